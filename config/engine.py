@@ -1,0 +1,38 @@
+"""Engine settings: which model, where it runs, and how each camera's KV cache is shaped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from config.base import StrictModel
+
+
+class EngineSettings(StrictModel):
+    enabled: bool = Field(True, description="false runs ingest and the motion/presence rules without the model")
+    model: Literal["tiny", "bench", "videoxl2"] = Field(
+        "tiny", description="tiny: untrained, for tests and the demo; bench: real proportions, random weights; "
+        "videoxl2: the released model, needs model_path"
+    )
+    model_path: Path | None = Field(None, description="local Video-XL-2 checkpoint directory (Hugging Face layout)")
+    device: str = Field("cpu", description="torch device: cpu, cuda, cuda:1, ...")
+    dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="weights and KV dtype")
+    seed: int = Field(0, description="seed for the tiny/bench presets' random weights")
+    fps: float = Field(1.0, gt=0, le=8, description="frames per second the model encodes (4 frames make a group)")
+    chunk_groups: int = Field(4, ge=1, le=16, description="4-frame groups per prefill chunk")
+    window_chunks: int = Field(3, ge=1, le=32, description="older chunks a new chunk attends to in full")
+    dense_chunks: int = Field(4, ge=1, le=64, description="newest chunks kept dense in memory; older are pooled 4x")
+    top_k: int = Field(2, ge=0, le=32, description="chunks most relevant to a question read back dense")
+    retention_s: float = Field(600.0, gt=0, le=86400, description="seconds of video kept in each camera's cache")
+    queue_size: int = Field(256, ge=8, le=100000, description="bound of the engine's job queue")
+    max_lag_s: float = Field(30.0, gt=0, le=3600, description="past this lag the engine drops whole groups")
+    max_new_tokens: int = Field(64, ge=1, le=1024, description="cap on a free-text answer")
+    persist: bool = Field(True, description="write every chunk's KV under state_dir and restore it on restart")
+
+    @model_validator(mode="after")
+    def _checkpoint_for_real_model(self) -> EngineSettings:
+        if self.model == "videoxl2" and self.model_path is None:
+            raise ValueError("model 'videoxl2' needs engine.model_path: a local checkpoint directory")
+        return self

@@ -1,0 +1,86 @@
+"""Rule settings: a condition on a camera, and the timing that turns scores into alerts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config.base import StrictModel
+
+Point = tuple[float, float]
+"""(x, y) in normalized image coordinates, 0..1, origin top-left."""
+
+
+def _check_region(points: list[Point]) -> list[Point]:
+    if len(points) < 3 and len(points) != 2:
+        raise ValueError("a region is a box [[x0, y0], [x1, y1]] or a polygon of at least 3 points")
+    for x, y in points:
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise ValueError(f"point ({x}, {y}) is outside the normalized range 0..1")
+    return points
+
+
+class QuestionCondition(StrictModel):
+    type: Literal["question"] = "question"
+    text: str = Field(min_length=3, max_length=500, description="a yes/no question; the score is P(yes)")
+
+
+class MotionCondition(StrictModel):
+    type: Literal["motion"] = "motion"
+    region: list[Point] = Field(description="box [[x0,y0],[x1,y1]] or polygon, normalized coordinates")
+    below: float | None = Field(None, ge=0, description="fire when motion energy falls below this (a stopped belt)")
+    above: float | None = Field(None, ge=0, description="fire when motion energy rises above this")
+    direction: Point | None = Field(
+        None, description="belt direction (dx, dy); motion is measured along it so stuck boxes on a moving "
+        "belt and a stopped belt are told apart"
+    )
+
+    _region = field_validator("region")(_check_region)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> MotionCondition:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("a motion condition needs exactly one of 'below' or 'above'")
+        return self
+
+
+class PresenceCondition(StrictModel):
+    type: Literal["presence"] = "presence"
+    region: list[Point] = Field(description="zone as a box or polygon, normalized coordinates")
+    min_count: int = Field(1, ge=1, le=100, description="people needed in the zone")
+
+    _region = field_validator("region")(_check_region)
+
+
+class CameraOfflineCondition(StrictModel):
+    type: Literal["camera_offline"] = "camera_offline"
+
+
+Condition = Annotated[
+    QuestionCondition | MotionCondition | PresenceCondition | CameraOfflineCondition, Field(discriminator="type")
+]
+
+
+class RuleSettings(StrictModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="stable rule id")
+    cameras: list[str] | Literal["all"] = Field("all", description="camera ids, or 'all'")
+    condition: Condition = Field(description="question, motion, presence or camera_offline")
+    every_s: float = Field(5.0, gt=0, le=3600, description="evaluation period")
+    threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the condition holds")
+    clear_below: float | None = Field(None, ge=0, le=1, description="score under which it clears (default: threshold)")
+    for_s: float = Field(0.0, ge=0, le=86400, description="the condition must hold this long to start an alert")
+    clear_for_s: float = Field(0.0, ge=0, le=86400, description="it must stay clear this long to end the alert")
+    cooldown_s: float = Field(0.0, ge=0, le=86400, description="after an alert ends, no new start for this long")
+    severity: Literal["info", "warning", "critical"] = Field("warning", description="alert severity")
+    explain: bool = Field(False, description="ask the model for a one-sentence explanation when an alert starts")
+    enabled: bool = Field(True, description="false keeps the rule but never evaluates it")
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> RuleSettings:
+        if self.clear_below is not None and self.clear_below > self.threshold:
+            raise ValueError(f"clear_below ({self.clear_below}) must not exceed threshold ({self.threshold})")
+        return self
+
+    def camera_ids(self, known: list[str]) -> list[str]:
+        return list(known) if self.cameras == "all" else list(self.cameras)

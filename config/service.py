@@ -1,0 +1,39 @@
+"""Service-wide settings: logging, the HTTP API and Redis."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from config.base import StrictModel
+
+
+class LoggingSettings(StrictModel):
+    level: Literal["debug", "info", "warning", "error"] = Field("info", description="lowest level logged")
+    format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: readable on a terminal, JSON lines otherwise"
+    )
+
+
+class ApiSettings(StrictModel):
+    enabled: bool = Field(True, description="serve the HTTP API and web console")
+    host: str = Field("127.0.0.1", description="bind address; anything but loopback requires a token")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port (0 picks a free one)")
+    token: SecretStr | None = Field(None, description="bearer token; use ${VIGIL_API_TOKEN} to keep it out of the file")
+    max_question_chars: int = Field(500, ge=1, le=4000, description="longest question accepted")
+    max_window_s: float = Field(600.0, gt=0, description="longest window a question may ask about")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted")
+
+
+class RedisSettings(StrictModel):
+    url: SecretStr | None = Field(
+        None, description="redis:// URL of an external server; unset starts an embedded redis-server"
+    )
+    stream: str = Field("vigil:alerts", description="stream that alert events are appended to")
+    stream_maxlen: int = Field(100_000, ge=100, description="approximate cap on the stream's length")
+    channel_prefix: str = Field("vigil:alerts", description="live events go to '{prefix}:{camera_id}'")
+    status_channel: str = Field("vigil:status", description="channel for camera health events")
+    connect_timeout_s: float = Field(5.0, gt=0, le=120, description="timeout of one connection attempt")
+    retry_s: float = Field(2.0, gt=0, le=300, description="wait between reconnection attempts")
+    outbox_max_bytes: int = Field(64 * 1024**2, ge=1024, description="on-disk outbox bound while Redis is away")
