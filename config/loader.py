@@ -12,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from config.errors import ConfigError, ConfigIssue
+from config.introspect import allowed_keys
 from config.settings import VigilSettings
 
 DEMO_CONFIG = Path(__file__).with_name("demo.yaml")
@@ -116,17 +117,17 @@ def _duplicates(items: list[Any], key: str) -> list[ConfigIssue]:
 
 
 def _issue(err: Mapping[str, Any]) -> ConfigIssue:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
-    path = format_path(loc)
-    return ConfigIssue(path, _message(err), _shown_value(loc, err.get("input")))
+    raw_loc = tuple(err["loc"])
+    loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p in _UNION_TAGS))
+    return ConfigIssue(format_path(loc), _message(err, raw_loc), _shown_value(loc, err.get("input")))
 
 
 _UNION_TAGS = {"rtsp", "file", "synthetic", "webrtc", "question", "motion", "presence", "camera_offline"}
 
 
-def _message(err: Mapping[str, Any]) -> str:
+def _message(err: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
     if err["type"] == "extra_forbidden":
-        return "unknown key; check its spelling against docs/configuration or `vigil check-config`"
+        return f"unknown key; allowed here: {', '.join(allowed_keys(VigilSettings, loc)) or 'see the docs'}"
     if err["type"] == "missing":
         return "required key is missing"
     message = str(err["msg"])

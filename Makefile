@@ -1,0 +1,39 @@
+# Two commands: `make run` (set up, then run the demo) and `make test` (set up, lint, run every test).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.vigil-installed
+# torch first and pinned: an unpinned torch pulls several GB of CUDA packages.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup system-deps run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH_SPEC)"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: setup
+	$(VENV)/bin/vigil run
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: setup system-deps lint
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the set-up is broken" >&2; exit 1; fi; exit $$rc
+
+bench: setup
+	$(PY) bench/ingest.py && $(PY) bench/model.py && $(PY) bench/engine.py && $(PY) bench/detect.py
+
+clean:
+	rm -rf $(VENV) state .pytest_cache .mypy_cache .ruff_cache

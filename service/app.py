@@ -1,0 +1,133 @@
+"""The composition root: build every part from settings, start in dependency order, stop in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+from pathlib import Path
+
+import redis.asyncio as aioredis
+import structlog
+
+from config.settings import VigilSettings
+from ingest.status import CameraStatus
+from service.embedded_redis import EmbeddedRedis
+from service.logging import configure_logging
+
+log = structlog.get_logger(__name__)
+RUNTIME_FILE = "run/service.json"
+
+
+class Service:
+    """Owns the lifecycle of one machine's parts. The constructor is cheap; start() opens, stop() closes."""
+
+    def __init__(self, settings: VigilSettings) -> None:
+        self.settings = settings
+        self.state_dir = settings.state_dir
+        self._stack = contextlib.AsyncExitStack()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.redis_url = ""
+        self.http_port = settings.api.port
+
+    async def start(self) -> None:
+        """Start everything; if one part fails, stop what was started, in reverse, and re-raise."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            await self._start_parts()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+        log.info("service.stopped")
+
+    async def _start_parts(self) -> None:
+        from service.wiring import start_parts
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.redis_url = await self._start_redis()
+        self.http_port = await start_parts(self, self._stack)
+        self._write_runtime_file()
+
+    async def _start_redis(self) -> str:
+        if self.settings.redis.url is not None:
+            return self.settings.redis.url.get_secret_value()
+        server = EmbeddedRedis(self.state_dir / "redis")
+        await asyncio.to_thread(server.start)
+        self._stack.push_callback(server.stop)
+        return server.url
+
+    def _write_runtime_file(self) -> None:
+        # `vigil alerts tail` and `vigil ask` find the embedded Redis and the API through this file.
+        path = self.state_dir / RUNTIME_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        embedded = self.settings.redis.url is None
+        info = {"pid": os.getpid(), "redis_url": self.redis_url if embedded else None,
+                "api_url": f"http://{self.settings.api.host}:{self.http_port}"}
+        path.write_text(json.dumps(info))
+        self._stack.callback(path.unlink, missing_ok=True)
+
+    def status_callback(self, sink: asyncio.Queue[CameraStatus]) -> _StatusHop:
+        assert self._loop is not None
+        return _StatusHop(self._loop, sink)
+
+
+class _StatusHop:
+    """Ingest emits statuses from its threads; this hops each one onto the event loop's queue."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sink: asyncio.Queue[CameraStatus]) -> None:
+        self._loop = loop
+        self._sink = sink
+
+    def __call__(self, status: CameraStatus) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closing: the status no longer matters
+            self._loop.call_soon_threadsafe(self._put, status)
+
+    def _put(self, status: CameraStatus) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self._sink.put_nowait(status)
+
+
+def read_runtime(state_dir: Path) -> dict[str, str | None]:
+    path = state_dir / RUNTIME_FILE
+    try:
+        data: dict[str, str | None] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def run_service(settings: VigilSettings) -> int:
+    """`vigil run`: start, wait for SIGINT/SIGTERM, stop gracefully; exit 0 on a clean stop."""
+    configure_logging(settings.logging)
+    return asyncio.run(_run(settings))
+
+
+async def _run(settings: VigilSettings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    service = Service(settings)
+    await service.start()
+    log.info("service.running", state_dir=str(settings.state_dir), api_port=service.http_port)
+    await stop.wait()
+    log.info("service.stopping")
+    await service.stop()
+    return 0
+
+
+async def ping_redis(url: str, timeout_s: float) -> str | None:
+    """None when Redis answers; otherwise the reason, for a clear start-up message."""
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+    try:
+        await client.ping()
+        return None
+    except (aioredis.RedisError, OSError) as exc:
+        return str(exc)
+    finally:
+        await client.aclose()

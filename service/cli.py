@@ -1,0 +1,91 @@
+"""The `vigil` command line: run, check-config, ask, alerts tail, replay."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from config.errors import ConfigError, VigilError
+from config.loader import DEMO_CONFIG, load_settings
+from service.summary import summarize
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vigil", description="Streaming video anomaly detection for factories.")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run the service (default: the demo config)")
+    run.add_argument("--config", type=Path, default=DEMO_CONFIG, help="YAML settings file")
+    check = sub.add_parser("check-config", help="validate a settings file and summarize it")
+    check.add_argument("file", type=Path, nargs="?", default=DEMO_CONFIG)
+    ask = sub.add_parser("ask", help="ask a running service about a camera's recent video")
+    ask.add_argument("camera")
+    ask.add_argument("question")
+    ask.add_argument("--yes-no", action="store_true", help="return P(yes) instead of free text")
+    ask.add_argument("--window", type=float, default=None, help="only the last N seconds")
+    ask.add_argument("--config", type=Path, default=DEMO_CONFIG, help="settings of the running service")
+    ask.add_argument("--url", default=None, help="service URL (default: from the config's api section)")
+    alerts = sub.add_parser("alerts", help="alert stream tools")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command")
+    tail = alerts_sub.add_parser("tail", help="follow the alert stream")
+    tail.add_argument("--group", default=None, help="consume as this consumer group (with acks)")
+    tail.add_argument("--json", action="store_true", help="one JSON event per line")
+    tail.add_argument("--config", type=Path, default=DEMO_CONFIG, help="settings of the running service")
+    tail.add_argument("--count", type=int, default=None, help="stop after this many events")
+    replay = sub.add_parser("replay", help="run the rules over a recorded video faster than real time")
+    replay.add_argument("video", type=Path)
+    replay.add_argument("--config", type=Path, default=DEMO_CONFIG)
+    replay.add_argument("--out", type=Path, default=Path("alerts.jsonl"))
+    replay.add_argument("--camera", default=None, help="camera id whose rules apply (default: the first)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        return _dispatch(command, args)
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_CONFIG
+    except VigilError as exc:
+        sys.stderr.write(f"vigil {command}: {exc}\n")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _dispatch(command: str, args: argparse.Namespace) -> int:
+    if command == "check-config":
+        return _check_config(args.file)
+    if command == "run":
+        from service.app import run_service
+
+        return run_service(load_settings(getattr(args, "config", DEMO_CONFIG)))
+    if command == "ask":
+        from service.commands import ask
+
+        return ask(load_settings(args.config), args.camera, args.question, args.yes_no, args.window, args.url)
+    if command == "alerts":
+        from service.commands import alerts_tail
+
+        return asyncio.run(alerts_tail(load_settings(args.config), args.group, args.json, args.count))
+    if command == "replay":
+        from service.replay import replay
+
+        return replay(load_settings(args.config), args.video, args.out, args.camera)
+    raise VigilError(f"unknown command {command!r}")
+
+
+def _check_config(path: Path) -> int:
+    settings = load_settings(path)
+    sys.stdout.write(summarize(settings, str(path)) + "\n")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

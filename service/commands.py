@@ -1,0 +1,67 @@
+"""Client-side commands that talk to a running service: `vigil ask` and `vigil alerts tail`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import httpx
+
+from config.errors import VigilError
+from config.loader import redact_url
+from config.settings import VigilSettings
+from service.app import read_runtime
+
+
+class ServiceUnreachable(VigilError):
+    """No running service answered at the expected address."""
+
+
+def _api_url(settings: VigilSettings, url: str | None) -> str:
+    if url:
+        return url.rstrip("/")
+    runtime = read_runtime(settings.state_dir).get("api_url")
+    return runtime or f"http://{settings.api.host}:{settings.api.port}"
+
+
+def _headers(settings: VigilSettings) -> dict[str, str]:
+    token = os.environ.get("VIGIL_API_TOKEN") or (settings.api.token.get_secret_value() if settings.api.token else "")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def ask(settings: VigilSettings, camera: str, question: str, yes_no: bool, window: float | None,
+        url: str | None) -> int:
+    base = _api_url(settings, url)
+    body = {"question": question, "mode": "yes_no" if yes_no else "text", "window_s": window}
+    try:
+        response = httpx.post(f"{base}/api/cameras/{camera}/ask", json=body, headers=_headers(settings), timeout=120)
+    except httpx.HTTPError as exc:
+        raise ServiceUnreachable(f"no Vigil service at {base} ({exc}); start it with `vigil run`") from exc
+    data = response.json()
+    if response.status_code != 200:
+        sys.stderr.write(f"vigil ask: {response.status_code}: {data.get('error', data)}\n")
+        return 1
+    sys.stdout.write(_format_answer(data, yes_no) + "\n")
+    return 0
+
+
+def _format_answer(data: dict[str, object], yes_no: bool) -> str:
+    seen = data.get("seen") or {}
+    span = f"saw {seen.get('start')}..{seen.get('end')}" if isinstance(seen, dict) else ""
+    answer = f"P(yes) = {data.get('p_yes')}" if yes_no else str(data.get("text"))
+    return f"{answer}\n({span}, {data.get('latency_ms')} ms)"
+
+
+async def alerts_tail(settings: VigilSettings, group: str | None, as_json: bool, count: int | None) -> int:
+    from alerts.tail import tail
+
+    url = settings.redis.url.get_secret_value() if settings.redis.url else read_runtime(settings.state_dir).get(
+        "redis_url")
+    if not url:
+        raise ServiceUnreachable(f"no Redis to read: redis.url is unset and no service is running on "
+                                 f"state_dir {settings.state_dir} (start it with `vigil run`)")
+    sys.stderr.write(f"following {settings.redis.stream} on {redact_url(url)}\n")
+    await tail(url, settings.redis.stream, group=group, as_json=as_json, out=sys.stdout, count=count)
+    return 0
+
+

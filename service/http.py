@@ -1,0 +1,52 @@
+"""uvicorn serving the API inside our event loop; signals stay with the composition root."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+log = structlog.get_logger(__name__)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The composition root owns SIGINT/SIGTERM and stops every part in order; uvicorn must not
+        # install its own handlers and re-raise the signal after shutting down.
+        yield
+
+
+class HttpServer:
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        self._server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off",
+                                              access_log=False))
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve(), name="http")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises why the server could not start (e.g. port in use)
+                raise OSError("the HTTP server stopped during start-up")
+            await asyncio.sleep(0.02)
+        log.info("http.started", url=f"http://{self._server.config.host}:{self.port}")
+
+    @property
+    def port(self) -> int:
+        servers = getattr(self._server, "servers", [])
+        for server in servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return self._server.config.port
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        await self._task
+        log.info("http.stopped")

@@ -1,0 +1,48 @@
+"""structlog set-up: readable on a terminal, JSON lines otherwise; stdlib logging routed through it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from config.service import LoggingSettings
+
+
+def configure_logging(settings: LoggingSettings) -> None:
+    """Configure once, at the composition root; everything else only calls structlog.get_logger()."""
+    as_json = settings.format == "json" or (settings.format == "auto" and not sys.stderr.isatty())
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+    ]
+    level = getattr(logging, settings.level.upper())
+    structlog.configure(
+        processors=[*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    _route_stdlib(level, [*shared, renderer])
+
+
+def _route_stdlib(level: int, processors: list[structlog.types.Processor]) -> None:
+    # Third-party libraries (uvicorn, aiortc, httpx) log through stdlib logging; give them the same format.
+    formatter = structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, processors[-1]],
+        foreign_pre_chain=processors[:-1],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(level, logging.INFO))
+    for noisy in ("aioice", "aiortc", "libav", "httpx", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
