@@ -78,17 +78,23 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout_s
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
         while time.monotonic() < deadline:
+            time.sleep(0.02)
             if self._proc is not None and self._proc.poll() is not None:
                 err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
                 raise RedisServerError(f"redis-server exited with {self._proc.returncode}: {err.strip()[:300]}")
             try:
-                if client.ping():
+                if self._answering_is_ours(client):
                     client.close()
                     return
             except redis.RedisError:
-                time.sleep(0.05)
+                continue
         client.close()
         raise RedisServerError(f"redis-server on 127.0.0.1:{self.port} did not answer PING in {timeout_s} s")
+
+    def _answering_is_ours(self, client: redis.Redis) -> bool:
+        # Another server may already hold the port: only our own process counts as ready.
+        info = client.info("server")
+        return self._proc is not None and int(info["process_id"]) == self._proc.pid
 
     def stop(self, timeout_s: float = 10.0) -> None:
         proc, self._proc = self._proc, None
