@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, IPvAnyAddress, SecretStr, field_validator
 
 from config.base import StrictModel
 
@@ -62,6 +62,12 @@ class WebRtcSource(StrictModel):
     ice_servers: list[str] = Field(
         default_factory=list, description="STUN/TURN URLs offered to publishers; empty works on a LAN or loopback"
     )
+    ice_host_addresses: list[IPvAnyAddress] = Field(
+        default_factory=list,
+        description="local IP addresses offered as ICE host candidates (e.g. [127.0.0.1] for publishers on this "
+        "machine, or the factory VLAN address); empty offers every non-loopback interface. Process-wide: the "
+        "union over all webrtc cameras applies",
+    )
 
 
 Source = Annotated[RtspSource | FileSource | SyntheticSource | WebRtcSource, Field(discriminator="type")]
@@ -86,3 +92,4 @@ class CameraSettings(StrictModel):
     buffer_s: float = Field(60.0, gt=0, le=3600, description="seconds of sampled frames held in memory")
     watchdog_s: float = Field(10.0, gt=0, le=600, description="no frame for this long restarts the source")
     backoff: Backoff = Field(default_factory=Backoff, description="reconnect timing")
+    footage: bool = Field(True, description="store sampled frames on disk for snapshots and clips (false: memory only)")

@@ -36,3 +36,13 @@ class EngineSettings(StrictModel):
         if self.model == "videoxl2" and self.model_path is None:
             raise ValueError("model 'videoxl2' needs engine.model_path: a local checkpoint directory")
         return self
+
+    @model_validator(mode="after")
+    def _window_is_dense(self) -> EngineSettings:
+        # a new chunk attends to the full KV of the last window_chunks chunks, so those must still be dense
+        if self.window_chunks > self.dense_chunks:
+            raise ValueError(
+                f"engine.window_chunks ({self.window_chunks}) must not exceed engine.dense_chunks "
+                f"({self.dense_chunks}): chunks in the prefill window must be kept dense"
+            )
+        return self

@@ -100,8 +100,8 @@ def check_references(data: Mapping[str, Any]) -> list[ConfigIssue]:
             continue
         for j, camera_id in enumerate(named):
             if camera_id not in known:
-                issues.append(ConfigIssue(f"rules[{i}].cameras[{j}]", f"unknown camera; known: {sorted(map(str, known))}",
-                                          repr(camera_id)))
+                allowed = f"unknown camera; known: {sorted(map(str, known))}"
+                issues.append(ConfigIssue(f"rules[{i}].cameras[{j}]", allowed, repr(camera_id)))
     return issues
 
 

@@ -18,6 +18,8 @@ def _check_region(points: list[Point]) -> list[Point]:
     for x, y in points:
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
             raise ValueError(f"point ({x}, {y}) is outside the normalized range 0..1")
+    if len(points) == 2 and (points[0][0] >= points[1][0] or points[0][1] >= points[1][1]):
+        raise ValueError(f"box {points} is empty: write [[x0, y0], [x1, y1]] with x0 < x1 and y0 < y1")
     return points
 
 
@@ -37,6 +39,13 @@ class MotionCondition(StrictModel):
     )
 
     _region = field_validator("region")(_check_region)
+
+    @field_validator("direction")
+    @classmethod
+    def _nonzero(cls, value: Point | None) -> Point | None:
+        if value is not None and value[0] == 0 and value[1] == 0:
+            raise ValueError("direction (0, 0) has no direction; use e.g. [1, 0] for a belt moving right")
+        return value
 
     @model_validator(mode="after")
     def _one_bound(self) -> MotionCondition:
@@ -64,7 +73,7 @@ Condition = Annotated[
 
 class RuleSettings(StrictModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="stable rule id")
-    cameras: list[str] | Literal["all"] = Field("all", description="camera ids, or 'all'")
+    cameras: list[str] | Literal["all"] = Field("all", description="camera ids (at least one), or 'all'")
     condition: Condition = Field(description="question, motion, presence or camera_offline")
     every_s: float = Field(5.0, gt=0, le=3600, description="evaluation period")
     threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the condition holds")
@@ -75,6 +84,15 @@ class RuleSettings(StrictModel):
     severity: Literal["info", "warning", "critical"] = Field("warning", description="alert severity")
     explain: bool = Field(False, description="ask the model for a one-sentence explanation when an alert starts")
     enabled: bool = Field(True, description="false keeps the rule but never evaluates it")
+    clip_pre_s: float = Field(5.0, ge=0, le=600, description="seconds of footage before the start in the alert's clip")
+    clip_post_s: float = Field(5.0, ge=0, le=600, description="seconds of footage after the end in the alert's clip")
+
+    @field_validator("cameras")
+    @classmethod
+    def _some_camera(cls, value: list[str] | str) -> list[str] | str:
+        if isinstance(value, list) and not value:
+            raise ValueError("empty camera list: name at least one camera id, or write 'all'")
+        return value
 
     @model_validator(mode="after")
     def _hysteresis(self) -> RuleSettings:

@@ -22,7 +22,9 @@ class VigilSettings(BaseSettings):
         env_prefix="VIGIL_", env_nested_delimiter="__", extra="forbid", frozen=True, case_sensitive=False
     )
 
-    state_dir: Path = Field(Path("./state"), description="everything the service writes: caches, footage, outbox, Redis data")
+    state_dir: Path = Field(
+        Path("./state"), description="everything the service writes: caches, footage, outbox, Redis data"
+    )
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="log level and format")
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API and web console")
     redis: RedisSettings = Field(default_factory=RedisSettings, description="where alerts are published")

@@ -1,0 +1,110 @@
+"""PyAV demux + decode shared by the RTSP and file sources, skipping decode of frames the sampler will not keep."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import av
+
+from config.loader import redact_url
+from ingest.errors import SourceError
+from ingest.sources.base import Decoded, Image, Wanted
+from ingest.sources.counters import SourceCounters
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ")  # FFmpeg's error codes as errno: noise to an operator
+DECODE_THREADS = 1  # one core serves many cameras; a thread pool per stream would only add contention
+
+
+def open_video_stream(container: Any, where: str) -> Any:
+    """The first video stream of an opened container, set up for cheap decoding."""
+    if not container.streams.video:
+        kinds = sorted({s.type for s in container.streams}) or ["nothing"]
+        raise SourceError(f"{where} serves no video stream (found: {', '.join(kinds)}); point the camera at a "
+                          "video stream")
+    stream = container.streams.video[0]
+    stream.codec_context.thread_count = DECODE_THREADS
+    return stream
+
+
+class PacketDecoder:
+    """Turns one container's video packets into Decoded pictures, one at a time.
+
+    Before each packet the sampler is asked whether a frame at the packet's time would be kept; if not, the
+    decoder is told to skip the packet when it is a non-reference frame (FFmpeg's AVDISCARD_NONREF), which the
+    codec can do without breaking later frames. Pixels are converted to BGR only for frames that are kept.
+    """
+
+    def __init__(self, container: Any, stream: Any, counters: SourceCounters, where: str) -> None:
+        self._stream = stream
+        self._packets: Iterator[Any] = container.demux(stream)
+        self._counters = counters
+        self._where = where
+        self._pending: deque[Any] = deque()
+
+    def next(self, wanted: Wanted) -> Any | None:
+        """The next decoded av.VideoFrame, or None when a packet gave no picture. Raises StopIteration at the end."""
+        if self._pending:
+            return self._pending.popleft()
+        packet = next(self._packets)
+        if packet.size == 0:  # a flush packet: drain the decoder at the end of the stream
+            self._pending.extend(self._decode(packet))
+            return self._pending.popleft() if self._pending else None
+        self._counters.frame_in()
+        skip = not packet.is_keyframe and packet.pts is not None and not wanted(float(packet.pts * packet.time_base))
+        self._stream.codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
+        frames = self._decode(packet)
+        if skip and not frames:
+            self._counters.drop("not_decoded")
+        self._pending.extend(frames)
+        return self._pending.popleft() if self._pending else None
+
+    def _decode(self, packet: Any) -> list[Any]:
+        try:
+            return list(self._stream.codec_context.decode(packet))
+        except av.error.InvalidDataError:
+            # A corrupt packet (lost RTP data) costs that frame only; the decoder resyncs at the next keyframe.
+            self._counters.drop("decode_error")
+            return []
+
+
+def bgr(frame: Any) -> Image:
+    image: Image = frame.to_ndarray(format="bgr24")
+    return image
+
+
+def live_decoded(frame: Any) -> Decoded:
+    """A frame from a live source: stamped with the time it arrived."""
+    now_wall, now_mono = time.time(), time.monotonic()
+    t_media = float(frame.time) if frame.time is not None else now_mono
+    return Decoded(t_media, now_wall, now_mono, lambda: bgr(frame))
+
+
+def translate(exc: Exception, where: str, action: str) -> SourceError:
+    """A PyAV/OS error as a SourceError whose message says what probably happened and what to check."""
+    text = _ERRNO.sub("", redact_url(str(exc)))  # FFmpeg messages quote the URL, credentials included
+    for needle, meaning in _MEANINGS:
+        if needle in text or needle == type(exc).__name__:
+            return SourceError(f"{where}: {meaning} ({text}); {action}")
+    return SourceError(f"{where}: {text}; {action}")
+
+
+_MEANINGS: tuple[tuple[str, str], ...] = (
+    ("HTTPNotFoundError", "the server has no stream at this path"),
+    ("404", "the server has no stream at this path"),
+    ("HTTPUnauthorizedError", "the server refused the credentials"),
+    ("401", "the server refused the credentials"),
+    ("ConnectionRefusedError", "nothing accepts connections at this host and port"),
+    ("Connection refused", "nothing accepts connections at this host and port"),
+    ("Name or service not known", "the host name does not resolve"),
+    ("Temporary failure in name resolution", "the host name does not resolve"),
+    ("ExitError", "no answer in time"),
+    ("Immediate exit requested", "no answer in time"),
+    ("TimeoutError", "no answer in time"),
+    ("timed out", "no answer in time"),
+    ("EOFError", "the server closed the stream"),
+    ("End of file", "the server closed the stream"),
+)

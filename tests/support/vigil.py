@@ -1,0 +1,84 @@
+"""`vigil run` as a real subprocess for end-to-end tests: started on loopback, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from config.loader import DEMO_CONFIG
+
+VIGIL = Path(sys.executable).with_name("vigil")
+
+
+def demo_config(tmp_path: Path, port: int, **changes: Any) -> dict[str, Any]:
+    """config/demo.yaml with its own state dir and loopback port; `changes` replace top-level keys."""
+    data: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text())
+    data["state_dir"] = str(tmp_path / "state")
+    data["api"] = {"host": "127.0.0.1", "port": port}
+    data.update(changes)
+    return data
+
+
+def write_config(tmp_path: Path, data: dict[str, Any], name: str = "vigil.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@dataclass
+class Running:
+    base: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    state_dir: Path
+    exit_code: int | None = None
+
+    def runtime(self) -> dict[str, Any]:
+        info: dict[str, Any] = json.loads((self.state_dir / "run" / "service.json").read_text())
+        return info
+
+
+@contextlib.contextmanager
+def vigil_run(config: Path, port: int, state_dir: Path, log_name: str = "vigil.log") -> Iterator[Running]:
+    """Yields once /readyz answers; at the end SIGTERM, and the test asserts `exit_code == 0` afterwards."""
+    log_path = config.parent / log_name
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen([str(VIGIL), "run", "--config", str(config)], stdout=log_file,
+                                   stderr=subprocess.STDOUT)
+        running = Running(f"http://127.0.0.1:{port}", process, log_path, state_dir)
+        try:
+            wait_ready(running)
+            yield running
+        finally:
+            process.terminate()
+            try:
+                running.exit_code = process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_ready(running: Running, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            raise AssertionError(f"vigil run exited with {running.process.returncode}:\n{log_tail(running.log_path)}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{running.base}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"vigil run was not ready within {timeout_s:.0f} s:\n{log_tail(running.log_path)}")
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
