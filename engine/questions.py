@@ -1,0 +1,48 @@
+"""Questions run on a view: yes/no as one packed forward, free text as greedy decoding. Only their own tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from engine.layers import logits_of, run_layers, token_logits
+from engine.masks import packed_mask
+from engine.protocols import StreamModel
+from engine.views import QuestionView
+
+
+@torch.inference_mode()
+def yes_no(model: StreamModel, view: QuestionView, questions: Sequence[str]) -> list[float]:
+    """P(yes) per question: softmax over the [yes, no] logits at each question's last token, all in one forward."""
+    embeds = [model.embed(model.prompt.question_ids(q)) for q in questions]
+    lengths = [e.shape[0] for e in embeds]
+    x = torch.cat(embeds)  # [T, D]
+    positions = torch.cat([torch.arange(view.length, view.length + n) for n in lengths])
+    scratch = view.scratch(model.lm, x.shape[0])
+    out = run_layers(model.lm, x, positions, scratch, packed_mask(view.length, lengths, x.device))
+    last = torch.tensor(lengths).cumsum(0) - 1
+    logits = token_logits(model.lm, out.hidden[last.to(x.device)], [model.prompt.yes_id, model.prompt.no_id])
+    return [float(p) for p in logits.float().softmax(dim=-1)[:, 0]]
+
+
+@torch.inference_mode()
+def answer_text(model: StreamModel, view: QuestionView, question: str, max_tokens: int) -> str:
+    """Greedy decoding after the question, stopping at <|im_end|> or after max_tokens tokens."""
+    x = model.embed(model.prompt.question_ids(question))
+    scratch = view.scratch(model.lm, x.shape[0] + max_tokens)
+    positions = torch.arange(view.length, view.length + x.shape[0])
+    mask = packed_mask(view.length, [x.shape[0]], x.device)
+    tokens: list[int] = []
+    while True:
+        hidden = run_layers(model.lm, x, positions, scratch, mask).hidden
+        token = int(logits_of(model.lm, hidden[-1:]).argmax(dim=-1)[0])
+        if token == model.prompt.im_end_id:
+            break
+        tokens.append(token)
+        if len(tokens) >= max_tokens:
+            break
+        x = model.embed([token])
+        positions = torch.tensor([scratch.length])
+        mask = torch.ones(1, scratch.length + 1, dtype=torch.bool, device=x.device)
+    return str(model.tokenizer.decode(tokens, skip_special_tokens=True))
