@@ -1,0 +1,47 @@
+"""From a state-machine transition to the AlertEvent on the wire."""
+
+from __future__ import annotations
+
+from alerts.event import AlertEvent, ClipRange, SnapshotRef, iso
+from alerts.state import Transition
+from config.rules import MotionCondition, PresenceCondition, QuestionCondition, RuleSettings
+
+
+def describe(rule: RuleSettings) -> str:
+    """The question of a question rule; for the detectors, what they check, in words."""
+    c = rule.condition
+    if isinstance(c, QuestionCondition):
+        return c.text
+    if isinstance(c, MotionCondition):
+        bound = f"below {c.below}" if c.below is not None else f"above {c.above}"
+        along = "" if c.direction is None else f" along {list(c.direction)}"
+        return f"Is the motion{along} in the region {bound} frame widths per second?"
+    if isinstance(c, PresenceCondition):
+        return f"Are at least {c.min_count} people in the zone?"
+    return "Is the camera offline?"
+
+
+def explain_prompt(rule: RuleSettings) -> str:
+    return f"{describe(rule)} Answer in one sentence, saying what you see."
+
+
+def build_event(rule: RuleSettings, camera_id: str, tr: Transition) -> AlertEvent:
+    occ = tr.occurrence
+    clip_start = occ.started_at - rule.clip_pre_s
+    clip_end = (tr.ended_at if tr.ended_at is not None else tr.at) + rule.clip_post_s
+    api = f"/api/cameras/{camera_id}"
+    return AlertEvent(
+        event_id=f"{occ.id}/{occ.seq}", id=occ.id, seq=occ.seq, type=tr.type, rule=rule.id, camera=camera_id,
+        condition=rule.condition.type, severity=occ.severity,
+        score=_unit(tr.score), peak_score=_unit(occ.peak), question=describe(rule), explanation=occ.explanation,
+        started_at=iso(occ.started_at), ended_at=None if tr.ended_at is None else iso(tr.ended_at),
+        emitted_at=iso(tr.at),
+        snapshot=SnapshotRef(camera=camera_id, at=iso(occ.started_at),
+                             path=f"{api}/snapshot.jpg?t={occ.started_at:.3f}"),
+        clip=ClipRange(camera=camera_id, start=iso(clip_start), end=iso(clip_end),
+                       path=f"{api}/clip.mp4?start={clip_start:.3f}&end={clip_end:.3f}"),
+    )
+
+
+def _unit(x: float) -> float:
+    return min(1.0, max(0.0, x))

@@ -1,0 +1,81 @@
+"""The alert event: the versioned wire format published on Redis (schema in docs/alert-event.schema.json)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+_TIME: dict[str, JsonValue] = {"format": "date-time"}  # advertises ISO-8601 in the published schema
+
+SCHEMA_VERSION = 1
+
+
+class EventType(StrEnum):
+    STARTED = "started"
+    UPDATED = "updated"
+    ENDED = "ended"
+
+
+def iso(t: float) -> str:
+    """Unix seconds as ISO-8601 UTC with milliseconds."""
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+
+
+def unix(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SnapshotRef(_Wire):
+    """A still of the camera at one instant, served by the footage API."""
+
+    camera: str = Field(description="camera id")
+    at: str = Field(description="ISO-8601 time of the frame to show", json_schema_extra=_TIME)
+    path: str = Field(description="API path that serves the JPEG")
+
+
+class ClipRange(_Wire):
+    """The footage around the alert: start - pre-roll to end + post-roll (open alerts: up to now + post-roll)."""
+
+    camera: str = Field(description="camera id")
+    start: str = Field(description="ISO-8601 start of the clip", json_schema_extra=_TIME)
+    end: str = Field(description="ISO-8601 end of the clip", json_schema_extra=_TIME)
+    path: str = Field(description="API path that exports the clip as MP4")
+
+
+class AlertEvent(_Wire):
+    """One change of one alert occurrence. `id` is the same for every event of that occurrence."""
+
+    schema_version: Literal[1] = Field(1, description="wire-format version (SCHEMA_VERSION)")
+    event_id: str = Field(description="unique per event: '{id}/{seq}'; consumers deduplicate on it")
+    id: str = Field(description="occurrence id, stable from started to ended, across service restarts")
+    seq: int = Field(ge=0, description="0 for started, then +1 per event of the occurrence")
+    type: EventType = Field(description="started, updated or ended")
+    rule: str = Field(description="rule id")
+    camera: str = Field(description="camera id")
+    condition: Literal["question", "motion", "presence", "camera_offline"] = Field(description="condition type")
+    severity: Literal["info", "warning", "critical"] = Field(description="severity from the rule")
+    score: float = Field(ge=0, le=1, description="score at this event, 0..1")
+    peak_score: float = Field(ge=0, le=1, description="highest score of the occurrence so far")
+    question: str | None = Field(None, description="the question asked (question rules), else a description")
+    explanation: str | None = Field(None, description="the model's one-sentence explanation, when asked for")
+    started_at: str = Field(description="ISO-8601 time the condition began to hold", json_schema_extra=_TIME)
+    ended_at: str | None = Field(
+        None, description="ISO-8601 time the condition stopped holding (ended only)", json_schema_extra=_TIME
+    )
+    emitted_at: str = Field(description="ISO-8601 time this event was produced", json_schema_extra=_TIME)
+    snapshot: SnapshotRef = Field(description="frame at the start of the alert")
+    clip: ClipRange = Field(description="footage covering the alert with pre- and post-roll")
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> AlertEvent:
+        return cls.model_validate_json(text)
