@@ -33,7 +33,7 @@ test: setup system-deps lint
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the set-up is broken" >&2; exit 1; fi; exit $$rc
 
 bench: setup
-	$(PY) bench/ingest.py && $(PY) bench/model.py && $(PY) bench/engine.py && $(PY) bench/detect.py
+	$(PY) bench/sources.py && $(PY) bench/model.py && $(PY) bench/stream.py && $(PY) bench/detect.py
 
 clean:
 	rm -rf $(VENV) state .pytest_cache .mypy_cache .ruff_cache

@@ -46,8 +46,10 @@ class Service:
         log.info("service.stopped")
 
     async def _start_parts(self) -> None:
+        from service.api import check_bind
         from service.wiring import start_parts
 
+        check_bind(self.settings)  # before anything starts: a public bind without a token is refused
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.redis_url = await self._start_redis()
         self.http_port = await start_parts(self, self._stack)
@@ -58,7 +60,7 @@ class Service:
             return self.settings.redis.url.get_secret_value()
         server = EmbeddedRedis(self.state_dir / "redis")
         await asyncio.to_thread(server.start)
-        self._stack.push_callback(server.stop)
+        self._stack.callback(server.stop)
         return server.url
 
     def _write_runtime_file(self) -> None:

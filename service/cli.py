@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from config.errors import ConfigError, VigilError
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--config", type=Path, default=DEMO_CONFIG)
     replay.add_argument("--out", type=Path, default=Path("alerts.jsonl"))
     replay.add_argument("--camera", default=None, help="camera id whose rules apply (default: the first)")
+    replay.add_argument("--start", type=_iso_time, default=None,
+                        help="wall time of the video's first frame, ISO-8601 (default: now); event times follow it")
     return parser
 
 
@@ -77,8 +80,17 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
     if command == "replay":
         from service.replay import replay
 
-        return replay(load_settings(args.config), args.video, args.out, args.camera)
+        code: int = replay(load_settings(args.config), args.video, args.out, args.camera, args.start)
+        return code
     raise VigilError(f"unknown command {command!r}")
+
+
+def _iso_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time such as 2026-11-24T08:00:00+01:00") from exc
+    return when if when.tzinfo is not None else when.astimezone()
 
 
 def _check_config(path: Path) -> int:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Iterator
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from config.errors import VigilError
+
 log = structlog.get_logger(__name__)
+GRACE_S = 2  # open streams (the console's live alert feed) are closed after this on shutdown
 
 
 class _Server(uvicorn.Server):
@@ -24,11 +28,14 @@ class _Server(uvicorn.Server):
 class HttpServer:
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         self._server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off",
-                                              access_log=False))
+                                              access_log=False, timeout_graceful_shutdown=GRACE_S))
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(), name="http")
+        # We bind the socket ourselves: uvicorn answers a bind failure with sys.exit, which would tear down
+        # the event loop instead of letting the composition root stop what it started.
+        sock = _bind(self._server.config.host, self._server.config.port)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
         while not self._server.started:
             if self._task.done():
                 self._task.result()  # raises why the server could not start (e.g. port in use)
@@ -50,3 +57,16 @@ class HttpServer:
         self._server.should_exit = True
         await self._task
         log.info("http.stopped")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise VigilError(f"cannot listen on {host}:{port} ({exc.strerror}); free the port or set api.port") from exc
+    sock.set_inheritable(True)
+    return sock

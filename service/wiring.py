@@ -66,7 +66,7 @@ async def _start_engine(service: Service, stack: contextlib.AsyncExitStack) -> E
                     "only; the demo's alerts come from the motion and presence rules")
     engine = EngineClient(settings, service.state_dir / "engine")
     await asyncio.to_thread(engine.start)
-    stack.push_callback(engine.stop)
+    stack.push_async_callback(asyncio.to_thread, engine.stop)
     return engine
 
 

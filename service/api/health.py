@@ -1,0 +1,57 @@
+"""Liveness, readiness, Prometheus metrics, the OpenAPI document and what the console needs to know first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service.api.deps import Ctx
+from service.api.schemas import TINY_NOTE, InfoView, LimitsView, ReadyView
+
+public = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"])
+
+
+@public.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up and serving; no token needed."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=ReadyView, responses={503: {"model": ReadyView}})
+async def readyz(ctx: Ctx) -> JSONResponse:
+    """Ready when the engine is loaded (or disabled) and alerts can be delivered (Redis, or the outbox)."""
+    redis_ok = ctx.redis_ready()
+    view = ReadyView(ready=redis_ok, engine="disabled" if ctx.engine is None else "loaded", redis=redis_ok,
+                     reason="" if redis_ok else "Redis is unreachable and the outbox is not taking events")
+    return JSONResponse(view.model_dump(), status_code=200 if redis_ok else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> dict[str, Any]:
+    schema: dict[str, Any] = request.app.openapi()
+    return schema
+
+
+@router.get("/api/info", response_model=InfoView)
+async def info(ctx: Ctx) -> InfoView:
+    """The model preset (and whether its answers mean anything), limits and clip padding, for the console."""
+    settings = ctx.settings
+    model = settings.engine.model if ctx.engine is not None else None
+    limits = LimitsView(max_question_chars=settings.api.max_question_chars, max_window_s=settings.api.max_window_s,
+                        max_clip_s=settings.storage.max_clip_s, max_body_bytes=settings.api.max_body_bytes)
+    return InfoView(model=model, model_note=model_note(model), auth_required=settings.api.token is not None,
+                    limits=limits, clip_pre_s=settings.storage.clip_pre_s, clip_post_s=settings.storage.clip_post_s)
+
+
+def model_note(model: str | None) -> str | None:
+    # The tiny preset has random weights: its answers show the mechanics and must never read as detections.
+    return TINY_NOTE if model == "tiny" else None

@@ -1,0 +1,97 @@
+"""The API's wire types: what requests may carry and what answers look like (served in the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TINY_NOTE = "tiny — untrained, mechanics only"
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeRangeView(Wire):
+    start: float = Field(description="Unix seconds of the first frame the answer saw")
+    end: float = Field(description="Unix seconds of the last frame the answer saw")
+
+
+class AskRequest(Wire):
+    question: str = Field(min_length=1, max_length=4000, description="the operator's question")
+    mode: Literal["yes_no", "text"] = Field("yes_no", description="yes_no: P(yes); text: a short free answer")
+    window_s: float | None = Field(None, gt=0, description="ask about the last window_s seconds only")
+    max_tokens: int | None = Field(None, ge=1, le=1024, description="cap on a text answer (engine.max_new_tokens)")
+
+
+class AskResponse(Wire):
+    camera_id: str
+    mode: Literal["yes_no", "text"]
+    question: str
+    p_yes: float | None = Field(description="P(yes) in yes_no mode, else null")
+    text: str | None = Field(description="the answer in text mode, else null")
+    seen: TimeRangeView
+    latency_ms: float
+    model: str = Field(description="engine.model preset that answered")
+    model_note: str | None = Field(description="set when the answer must not be read as a detection")
+
+
+class EngineView(Wire):
+    lag_s: float
+    kv_tokens: int
+    kv_bytes: int
+    chunks: int
+    frames_in: int
+    groups_dropped: int
+    seen: TimeRangeView | None
+
+
+class RuleView(Wire):
+    id: str
+    kind: str = Field(description="question, motion, presence or camera_offline")
+    severity: str
+    question: str | None = None
+    threshold: float
+
+
+class CameraView(Wire):
+    id: str
+    name: str
+    enabled: bool
+    source: str
+    state: str = Field(description="connecting, streaming, stalled, backoff, stopped, or disabled")
+    badge: Literal["streaming", "stalled", "offline"]
+    reason: str
+    fps: float | None = Field(description="sampled frames per second over the last seconds")
+    last_frame_t: float | None = Field(description="Unix seconds of the newest frame in memory")
+    engine: EngineView | None
+    stats: dict[str, Any] = Field(description="ingest counters as the ingest package reports them")
+    rules: list[RuleView]
+
+
+class LimitsView(Wire):
+    max_question_chars: int
+    max_window_s: float
+    max_clip_s: float
+    max_body_bytes: int
+
+
+class InfoView(Wire):
+    model: str | None = Field(description="engine.model, or null when the engine is disabled")
+    model_note: str | None
+    auth_required: bool
+    limits: LimitsView
+    clip_pre_s: float
+    clip_post_s: float
+
+
+class ReadyView(Wire):
+    ready: bool
+    engine: Literal["loaded", "disabled"]
+    redis: bool
+    reason: str
+
+
+class AlertList(Wire):
+    alerts: list[dict[str, Any]] = Field(description="alert events, newest first (docs/alert-event.schema.json)")

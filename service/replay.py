@@ -1,0 +1,188 @@
+"""`vigil replay VIDEO --config F --out alerts.jsonl`: the rules of one camera over a recorded file.
+
+The file is decoded as fast as the CPU allows and sampled at the camera's fps; the rule runner runs on a
+virtual clock that follows the frames' times, so `for`, `cooldown` and `every` mean video seconds. Question
+rules are asked when the engine is enabled: each question waits until the video before it is in the cache.
+Events are written as JSON lines, one AlertEvent each, in the order the rules emitted them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+import structlog
+
+from alerts.clock import VirtualClock
+from alerts.event import AlertEvent, EventType
+from alerts.runner import RuleRunner
+from config.cameras import CameraSettings
+from config.errors import VigilError
+from config.settings import VigilSettings
+from engine.api import TextAnswer, YesNoAnswer
+from engine.client import EngineClient
+from ingest.buffer import FrameBuffer
+from ingest.errors import SourceError
+from ingest.frame import Frame
+from ingest.sources.file import open_file_frames, video_seconds
+from service.logging import configure_logging
+
+log = structlog.get_logger(__name__)
+
+
+class JsonlSink:
+    """The runner's EventSink: each event is a line, flushed, so an interrupted replay keeps what it found."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self.events: list[AlertEvent] = []
+
+    async def publish(self, event: AlertEvent) -> None:
+        self._out.write(event.to_json() + "\n")
+        self._out.flush()
+        self.events.append(event)
+
+
+class CaughtUpEngine:
+    """The engine as the runner sees it in a replay: a question waits for the groups handed over before it."""
+
+    def __init__(self, client: EngineClient) -> None:
+        self._client = client
+
+    async def ask_yes_no(self, camera_id: str, questions: list[str], window_s: float | None = None) -> YesNoAnswer:
+        await self._client.drained(camera_id)
+        return await self._client.ask_yes_no(camera_id, questions, window_s)
+
+    async def ask_text(self, camera_id: str, question: str, max_tokens: int = 64) -> TextAnswer:
+        await self._client.drained(camera_id)
+        return await self._client.ask_text(camera_id, question, max_tokens)
+
+
+class Progress:
+    """A one-line progress bar on stderr: video seconds done, and how much faster than real time."""
+
+    WIDTH = 30
+
+    def __init__(self, total_s: float | None, stream: IO[str] = sys.stderr) -> None:
+        self._total, self._stream, self._tty = total_s, stream, stream.isatty()
+        self._began = self._shown = time.monotonic()
+
+    def update(self, done_s: float, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self._shown < (0.2 if self._tty else 5.0):
+            return
+        self._shown = now
+        speed = done_s / max(now - self._began, 1e-6)
+        end = "\n" if final or not self._tty else ""
+        self._stream.write(("\r" if self._tty else "") + self._line(done_s, speed, final) + end)
+        self._stream.flush()
+
+    def _line(self, done_s: float, speed: float, final: bool) -> str:
+        if not self._total:
+            return f"replay {done_s:7.1f} s of video  {speed:5.1f}x real time"
+        part = 1.0 if final else min(1.0, done_s / self._total)
+        bar = "#" * round(part * self.WIDTH)
+        return (f"replay [{bar:<{self.WIDTH}}] {part:4.0%}  {done_s:.1f}/{self._total:.1f} s  "
+                f"{speed:5.1f}x real time")
+
+
+def replay(settings: VigilSettings, video: Path, out: Path, camera_id: str | None = None,
+           start: datetime | None = None) -> int:
+    """Run the rules of `camera_id` (default: the first enabled camera) over `video`; events to `out`."""
+    configure_logging(settings.logging)
+    camera = pick_camera(settings, camera_id)
+    if not video.is_file():
+        raise VigilError(f"replay: {video} is not a readable video file; give the path of a recorded file")
+    t0 = start.timestamp() if start is not None else time.time()
+    events = asyncio.run(run_replay(settings, camera, video, out, t0))
+    sys.stdout.write(summary(events, t0, out) + "\n")
+    return 0
+
+
+def pick_camera(settings: VigilSettings, camera_id: str | None) -> CameraSettings:
+    enabled = [c for c in settings.cameras if c.enabled]
+    if camera_id is None:
+        if not enabled:
+            raise VigilError("replay: the config has no enabled camera; add one or pass --camera")
+        return enabled[0]
+    for camera in enabled:
+        if camera.id == camera_id:
+            return camera
+    raise VigilError(f"replay: no enabled camera {camera_id!r} in the config; known: {[c.id for c in enabled]}")
+
+
+async def run_replay(settings: VigilSettings, camera: CameraSettings, video: Path, out: Path,
+                     t0: float) -> list[AlertEvent]:
+    one_camera = settings.model_copy(update={"cameras": [camera]})
+    with tempfile.TemporaryDirectory(prefix="vigil-replay-") as scratch, out.open("w", encoding="utf-8") as sink_file:
+        engine = await _start_engine(settings, Path(scratch))
+        sink = JsonlSink(sink_file)
+        try:
+            await _drive(one_camera, camera, video, t0, engine, sink, Path(scratch))
+        finally:
+            if engine is not None:
+                await asyncio.to_thread(engine.stop)
+        return sink.events
+
+
+async def _start_engine(settings: VigilSettings, scratch: Path) -> EngineClient | None:
+    if not settings.engine.enabled or not any(r.condition.type == "question" for r in settings.rules):
+        return None
+    engine = EngineClient(settings.engine.model_copy(update={"persist": False}), scratch / "engine")
+    await asyncio.to_thread(engine.start)
+    return engine
+
+
+async def _drive(settings: VigilSettings, camera: CameraSettings, video: Path, t0: float,
+                 engine: EngineClient | None, sink: JsonlSink, scratch: Path) -> None:
+    buffer = FrameBuffer(camera.id, max(1, round(camera.fps * camera.buffer_s)))
+    clock = VirtualClock(t0, settle_timeout_s=None)
+    runner = RuleRunner(settings, frames=lambda _: buffer, engine=CaughtUpEngine(engine) if engine else None,
+                        publisher=sink, state_dir=scratch / "alerts", clock=clock)
+    progress = Progress(video_seconds(video))
+    await runner.start()
+    try:
+        async for frame in _frames(video, camera, t0):
+            buffer.append(frame)
+            if engine is not None:
+                engine.submit(frame)
+            await clock.run_until(frame.t_wall, runner.schedules)
+            progress.update(frame.t_wall - t0)
+        progress.update(clock.now() - t0, final=True)
+    finally:
+        await runner.stop()
+
+
+async def _frames(video: Path, camera: CameraSettings, t0: float) -> AsyncIterator[Frame]:
+    """Decode in a worker thread, one frame per hop: the event loop stays free for the runner and the engine."""
+    frames = open_file_frames(video, camera.fps, camera.id, t0_wall=t0)
+    try:
+        while (frame := await asyncio.to_thread(next, frames, None)) is not None:
+            yield frame
+    except SourceError as exc:
+        raise VigilError(f"replay: cannot read {video}: {exc}") from exc
+    finally:
+        frames.close()
+
+
+def summary(events: Sequence[AlertEvent], t0: float, out: Path) -> str:
+    started = [e for e in events if e.type is EventType.STARTED]
+    lines = [f"{len(events)} event(s), {len(started)} alert(s) started; written to {out}"]
+    for e in started:
+        ended = next((x for x in events if x.id == e.id and x.type is EventType.ENDED), None)
+        span = f"{_offset(e.started_at, t0)} - {_offset(ended.ended_at, t0) if ended else 'end of video'}"
+        lines.append(f"  {e.rule:<24} {e.severity:<9} {span}  (peak score {e.peak_score:.2f})")
+    return "\n".join(lines)
+
+
+def _offset(when: str | None, t0: float) -> str:
+    if when is None:
+        return "?"
+    seconds = datetime.fromisoformat(when).timestamp() - t0
+    return f"{int(seconds // 60):d}:{seconds % 60:04.1f}"

@@ -1,0 +1,134 @@
+"""The whole service as users meet it: `vigil run` with a real GStreamer RTSP camera serving a recorded jam,
+the embedded redis-server, the HTTP API; then SIGTERM and a restart on the same state directory."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import httpx
+import numpy as np
+import pytest
+import redis
+
+from alerts.event import AlertEvent, EventType, unix
+from config.cameras import SyntheticEvent, SyntheticSource
+from tests.support.media import make_scene_video
+from tests.support.net import free_port
+from tests.support.rtsp import RtspServer, wait_until
+from tests.support.vigil import VIGIL, Running, demo_config, log_tail, vigil_run, write_config
+
+pytestmark = pytest.mark.slow
+JAM_START_S, JAM_S, VIDEO_S = 8.0, 15.0, 60.0
+QUESTION = {"question": "Is the conveyor belt jammed?", "mode": "yes_no"}
+
+
+@pytest.fixture()
+def camera(tmp_path: Path) -> Iterator[RtspServer]:
+    scene = SyntheticSource(seed=7, fps=10, events=[SyntheticEvent(kind="jam", start_s=JAM_START_S, duration_s=JAM_S)])
+    with RtspServer(media=make_scene_video(tmp_path / "jam.mp4", scene, VIDEO_S)) as server:
+        yield server
+
+
+def jam_events(url: str) -> list[AlertEvent]:
+    with redis.Redis.from_url(url) as client:
+        entries = client.xrange("vigil:alerts")
+    events = [AlertEvent.from_json(fields[b"event"]) for _, fields in entries]
+    return [e for e in events if e.rule == "conveyor_jam"]
+
+
+def wait_for_jam_to_end(running: Running, timeout_s: float = 120) -> list[AlertEvent]:
+    url = running.runtime()["redis_url"]
+    found = wait_until(lambda: len(jam_events(url)) >= 2, timeout_s, poll_s=0.5)
+    assert found, f"no started+ended jam events: {jam_events(url)}\n{log_tail(running.log_path)}"
+    return jam_events(url)
+
+
+def ask(base: str) -> dict[str, Any]:
+    response = httpx.post(f"{base}/api/cameras/line1/ask", json=QUESTION, timeout=60)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def engine_settled(base: str) -> bool:
+    """The camera has stopped sending and the engine has taken every group it was given."""
+    view = httpx.get(f"{base}/api/cameras/line1", timeout=10).json()
+    engine = view["engine"]
+    return view["badge"] != "streaming" and engine is not None and engine["lag_s"] == 0
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def check_snapshot(base: str, event: AlertEvent) -> None:
+    response = httpx.get(base + event.snapshot.path, timeout=30)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape == (360, 640, 3)
+
+
+def check_clip(base: str, event: AlertEvent, tmp_path: Path, fps: float) -> None:
+    response = httpx.get(base + event.clip.path, timeout=60)
+    assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(response.content)
+    with av.open(str(path)) as clip:
+        frames = sum(1 for _ in clip.decode(video=0))
+    span = unix(event.clip.end) - unix(event.clip.start)
+    assert frames >= 0.8 * span * fps, f"{frames} frames decoded for a {span:.1f} s clip at {fps} fps"
+
+
+def test_vigil_run_with_an_rtsp_camera_alerts_answers_serves_footage_and_restarts(
+        tmp_path: Path, camera: RtspServer) -> None:
+    port = free_port()
+    data = demo_config(tmp_path, port)
+    data["cameras"] = [{"id": "line1", "name": "Line 1", "fps": 2.0, "source": {"type": "rtsp",
+                                                                                 "url": camera.url("/file")}}]
+    config, state = write_config(tmp_path, data), tmp_path / "state"
+
+    with vigil_run(config, port, state) as running:
+        started, ended = wait_for_jam_to_end(running)
+        assert [started.type, ended.type] == [EventType.STARTED, EventType.ENDED] and started.id == ended.id
+        # started marks the first over-threshold tick, ended the first tick back under: the jam's length,
+        # give or take the rule's period (1 s) and the motion score's one-second window at each end
+        assert unix(ended.ended_at or "") - unix(started.started_at) == pytest.approx(JAM_S, abs=2.0)
+        view = httpx.get(f"{running.base}/api/cameras", timeout=10).json()
+        assert [(c["id"], c["state"]) for c in view] == [("line1", "streaming")]
+        answer = ask(running.base)
+        assert 0.0 <= answer["p_yes"] <= 1.0 and answer["seen"]["start"] <= answer["seen"]["end"]
+        check_snapshot(running.base, started)
+        check_clip(running.base, ended, tmp_path, fps=2.0)
+        camera.stop()  # the camera goes quiet: the cache stops changing, so answers can be compared
+        assert wait_until(lambda: engine_settled(running.base), 60, poll_s=0.5), log_tail(running.log_path)
+        before = ask(running.base)
+        redis_port = int(running.runtime()["redis_url"].rsplit(":", 1)[1].split("/")[0])
+    assert running.exit_code == 0, log_tail(running.log_path)
+    assert not port_open(redis_port), "the embedded redis-server outlived vigil run"
+
+    with vigil_run(config, port, state, log_name="vigil-2.log") as again:
+        after = ask(again.base)
+        time.sleep(3)  # a few rule ticks on the restored state
+        events = jam_events(again.runtime()["redis_url"])
+    assert again.exit_code == 0, log_tail(again.log_path)
+    assert (after["p_yes"], after["seen"]) == (pytest.approx(before["p_yes"], abs=1e-6), before["seen"])
+    assert [(e.id, e.type) for e in events] == [(started.id, EventType.STARTED), (started.id, EventType.ENDED)]
+
+
+def test_public_bind_without_a_token_refuses_to_start(tmp_path: Path) -> None:
+    port = free_port()
+    data = demo_config(tmp_path, port)
+    data["api"] = {"host": "0.0.0.0", "port": port}
+    config = write_config(tmp_path, data)
+    done = subprocess.run([str(VIGIL), "run", "--config", str(config)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "api.token" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "state").exists(), "nothing may start (or write) before the bind is refused"
