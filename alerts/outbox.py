@@ -17,6 +17,7 @@ import structlog
 from alerts.errors import OutboxError
 from alerts.event import AlertEvent
 from alerts.metrics import OUTBOX_APPENDED, OUTBOX_DROPPED, OUTBOX_PENDING
+from config.files import write_atomic
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +75,7 @@ class Outbox:
         self._queue.popleft()
         self._delivered += 1
         if self._queue:
-            _replace(self._cursor, str(self._delivered).encode())
+            write_atomic(self._cursor, str(self._delivered).encode())
         else:
             self._reset()
         OUTBOX_PENDING.set(len(self._queue))
@@ -93,15 +94,15 @@ class Outbox:
     def _compact(self) -> None:
         """Rewrite events.jsonl with only the undelivered events, cursor 0."""
         data = "".join(e.to_json() + "\n" for e in self._queue).encode()
-        _replace(self._events, data)
-        _replace(self._cursor, b"0")
+        write_atomic(self._events, data)
+        write_atomic(self._cursor, b"0")
         self._delivered, self._size = 0, len(data)
 
     def _reset(self) -> None:
         # Empty the events first: a crash between the two steps leaves a cursor past the end, read back as 0.
         with open(self._events, "wb") as f:
             os.fsync(f.fileno())
-        _replace(self._cursor, b"0")
+        write_atomic(self._cursor, b"0")
         self._delivered = self._size = 0
 
     def _read_lines(self) -> list[str]:
@@ -132,13 +133,3 @@ def _parse(lines: list[str], path: Path) -> list[AlertEvent]:
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             log.error("outbox.unreadable_event_dropped", path=str(path), error=str(exc)[:200], line=line[:200])
     return events
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Write atomically: a reader sees the old content or the new one, never a mix."""
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import structlog
 from alerts.errors import AlertsError
 from alerts.event import AlertEvent
 from alerts.state import Occurrence, Phase, RuleState
+from config.files import write_atomic
 
 log = structlog.get_logger(__name__)
 FORMAT = 1
@@ -58,12 +58,7 @@ class RuleStateStore:
         data = json.dumps({"format": FORMAT, "rules": rules}, sort_keys=True).encode()
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(".tmp")
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self._path)
+            write_atomic(self._path, data)
         except OSError as exc:
             raise AlertsError(f"cannot save rule state to {self._path}: {exc.strerror}; "
                               "check the state directory's permissions and free space") from exc

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from timing import sync, timed
 from transformers import DynamicCache
 
 from engine.model import VideoXL2, load_model
@@ -37,24 +38,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--chunk-tokens", type=int, default=610, help="tokens per prefill chunk (4 groups ~ 610)")
     parser.add_argument("--chunks", type=int, default=4, help="prefill chunks appended to one cache")
     return parser.parse_args()
-
-
-def timed(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Median seconds of `repeats` calls after one warm-up call."""
-    fn()
-    samples = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 @torch.no_grad()
@@ -92,10 +75,10 @@ def bench_prefill(model: VideoXL2, chunk_tokens: int, chunks: int, repeats: int)
 
 
 def timed_once(fn: Callable[[], object], device: torch.device) -> float:
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     fn()
-    _sync(device)
+    sync(device)
     return time.perf_counter() - start
 
 

@@ -18,11 +18,11 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import sync, timed
 
 from engine.asking import ViewPlanner
 from engine.model import VideoXL2, load_model
@@ -58,25 +58,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--top-k", type=int, default=2)
     parser.add_argument("--full-reencode", action="store_true", help="measure re-encoding every window frame")
     return parser.parse_args()
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(fn: Callable[[], object], device: torch.device, repeats: int, warmup: bool = True) -> float:
-    """Median seconds of `repeats` calls (after one warm-up call unless warmup=False)."""
-    if warmup:
-        fn()
-    samples = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def random_frames(n: int) -> list[np.ndarray]:

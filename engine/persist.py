@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from config.files import write_atomic
 from engine.records import ChunkLayout, ChunkRecord
 
 log = structlog.get_logger(__name__)
@@ -61,14 +61,7 @@ class ChunkFiles:
         tensors = {"k": record.k, "v": record.v, "rel": record.rel}
         tensors = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
         data = st_save(tensors, metadata=self._manifest(record, epoch, sealed, _digest(tensors)))
-        final = self.path(record.seq)
-        tmp = final.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        _fsync_dir(self.directory)
+        write_atomic(self.path(record.seq), data, sync_dir=True)
 
     def _manifest(self, record: ChunkRecord, epoch: float, sealed: bool, digest: str) -> dict[str, str]:
         return {"sealed": "1" if sealed else "0",
@@ -174,11 +167,3 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
         h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
         h.update(t.view(-1).view(torch.uint8).numpy().data)
     return h.hexdigest()
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from config.loader import DEMO_CONFIG
+from tests.support.net import free_port
+from tests.support.vigil import demo_config, log_tail, redis_servers_under, vigil_run, write_config
 
 VIGIL = [sys.executable, "-m", "service.cli"]
 
@@ -43,3 +46,15 @@ def test_check_config_exits_2_and_lists_every_problem(tmp_path: Path) -> None:
 def test_check_config_on_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = _vigil("check-config", str(tmp_path / "nope.yaml"))
     assert result.returncode == 2 and "cannot read the file" in result.stderr
+
+
+def test_vigil_run_stops_cleanly_on_sigint_and_leaves_no_redis_server(tmp_path: Path) -> None:
+    port = free_port()
+    state = tmp_path / "state"
+    config = write_config(tmp_path, demo_config(tmp_path, port))
+    with vigil_run(config, port, state, stop_signal=signal.SIGINT) as running:
+        assert len(redis_servers_under(state)) == 1  # the embedded one is up while the service runs
+        assert running.runtime()["api_url"] == running.base
+    assert running.exit_code == 0, log_tail(running.log_path)
+    assert redis_servers_under(state) == []
+    assert not (state / "run" / "service.json").exists()

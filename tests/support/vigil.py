@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -49,8 +50,9 @@ class Running:
 
 
 @contextlib.contextmanager
-def vigil_run(config: Path, port: int, state_dir: Path, log_name: str = "vigil.log") -> Iterator[Running]:
-    """Yields once /readyz answers; at the end SIGTERM, and the test asserts `exit_code == 0` afterwards."""
+def vigil_run(config: Path, port: int, state_dir: Path, log_name: str = "vigil.log",
+              stop_signal: signal.Signals = signal.SIGTERM) -> Iterator[Running]:
+    """Yields once /readyz answers; at the end `stop_signal`, and the test asserts `exit_code == 0` afterwards."""
     log_path = config.parent / log_name
     with log_path.open("wb") as log_file:
         process = subprocess.Popen([str(VIGIL), "run", "--config", str(config)], stdout=log_file,
@@ -60,7 +62,7 @@ def vigil_run(config: Path, port: int, state_dir: Path, log_name: str = "vigil.l
             wait_ready(running)
             yield running
         finally:
-            process.terminate()
+            process.send_signal(stop_signal)
             try:
                 running.exit_code = process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -82,3 +84,19 @@ def wait_ready(running: Running, timeout_s: float = 120) -> None:
 
 def log_tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def redis_servers_under(state_dir: Path) -> list[int]:
+    """PIDs of redis-server processes whose data lives under state_dir (the embedded one of that service)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = str((proc / "cwd").resolve())
+        except OSError:
+            continue
+        if "redis-server" in cmdline and (str(state_dir) in cmdline or cwd.startswith(str(state_dir))):
+            pids.append(int(proc.name))
+    return pids
