@@ -30,6 +30,7 @@ class Outbox:
         self._events = directory / "events.jsonl"
         self._cursor = directory / "cursor"
         self._max_bytes = max_bytes
+        self._refused = False
         self._queue: deque[AlertEvent] = deque()
         self._delivered = 0  # lines of events.jsonl already delivered
         self._size = 0
@@ -53,6 +54,10 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._queue)
 
+    def has_room(self) -> bool:
+        """False from an event refused for lack of room until the next delivery frees some."""
+        return not self._refused
+
     def peek(self) -> AlertEvent | None:
         return self._queue[0] if self._queue else None
 
@@ -60,6 +65,7 @@ class Outbox:
         """Write and fsync; False (and counted) when the outbox is full."""
         line = (event.to_json() + "\n").encode()
         if self._size + len(line) > self._max_bytes:
+            self._refused = True
             OUTBOX_DROPPED.labels(event.camera).inc()
             log.error("outbox.full", camera_id=event.camera, rule_id=event.rule, event_id=event.event_id,
                       max_bytes=self._max_bytes, action="raise redis.outbox_max_bytes or bring Redis back")
@@ -74,6 +80,7 @@ class Outbox:
         """Mark the oldest event delivered."""
         self._queue.popleft()
         self._delivered += 1
+        self._refused = False
         if self._queue:
             write_atomic(self._cursor, str(self._delivered).encode())
         else:

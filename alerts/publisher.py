@@ -82,6 +82,11 @@ class AlertPublisher:
             await self._redis.aclose()
             self._redis = None
 
+    @property
+    def deliverable(self) -> bool:
+        """Alerts can be delivered now: Redis is up, or the outbox still takes events (readiness)."""
+        return self._up or self._outbox.has_room()
+
     def pending(self) -> int:
         """Events in the outbox, not yet in Redis."""
         return len(self._outbox)

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -110,6 +111,7 @@ def _row(name: str, cpu: float, seconds: float, frames_in: int, kept: int) -> No
 
 
 async def rtsp_row(cameras: int, seconds: float, workdir: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support starts the GStreamer server
     from ingest.manager import IngestManager
     from tests.ingest.conftest import camera
     from tests.support.rtsp import RtspServer

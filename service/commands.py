@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -33,23 +36,34 @@ def ask(settings: VigilSettings, camera: str, question: str, yes_no: bool, windo
         url: str | None) -> int:
     base = _api_url(settings, url)
     body = {"question": question, "mode": "yes_no" if yes_no else "text", "window_s": window}
+    path = f"/api/cameras/{quote(camera, safe='')}/ask"
     try:
-        response = httpx.post(f"{base}/api/cameras/{camera}/ask", json=body, headers=_headers(settings), timeout=120)
+        response = httpx.post(base + path, json=body, headers=_headers(settings), timeout=120)
+        data = response.json()
     except httpx.HTTPError as exc:
         raise ServiceUnreachable(f"no Vigil service at {base} ({exc}); start it with `vigil run`") from exc
-    data = response.json()
+    except ValueError as exc:
+        reason = f"{base} answered {response.status_code} without JSON: is it a Vigil service?"
+        raise ServiceUnreachable(reason) from exc
     if response.status_code != 200:
         sys.stderr.write(f"vigil ask: {response.status_code}: {data.get('error', data)}\n")
         return 1
-    sys.stdout.write(_format_answer(data, yes_no) + "\n")
+    sys.stdout.write(format_answer(data) + "\n")
     return 0
 
 
-def _format_answer(data: dict[str, object], yes_no: bool) -> str:
-    seen = data.get("seen") or {}
-    span = f"saw {seen.get('start')}..{seen.get('end')}" if isinstance(seen, dict) else ""
-    answer = f"P(yes) = {data.get('p_yes')}" if yes_no else str(data.get("text"))
-    return f"{answer}\n({span}, {data.get('latency_ms')} ms)"
+def format_answer(data: dict[str, Any]) -> str:
+    """The answer, then what it saw and how long it took; the model's caveat when it is not a detection."""
+    answer = f"P(yes) = {data['p_yes']:.3f}" if data.get("p_yes") is not None else str(data.get("text"))
+    seen = data["seen"]
+    lines = [answer, f"saw {_clock(seen['start'])} - {_clock(seen['end'])}, answered in {data['latency_ms']:.0f} ms"]
+    if data.get("model_note"):
+        lines.append(f"note: {data['model_note']}")
+    return "\n".join(lines)
+
+
+def _clock(t: float) -> str:
+    return datetime.fromtimestamp(t).strftime("%H:%M:%S")
 
 
 async def alerts_tail(settings: VigilSettings, group: str | None, as_json: bool, count: int | None) -> int:

@@ -125,9 +125,11 @@ async def test_full_outbox_refuses_the_newest_event_and_counts_it(tmp_path: Path
     await publisher.start()
     before = OUTBOX_DROPPED.labels("line1")._value.get()
     try:
+        assert publisher.deliverable  # Redis is away, but the outbox takes events: /readyz stays ready
         with pytest.raises(PublishError, match="outbox is full"):
             for n in range(10):
                 await publisher.publish(event(n))
+        assert not publisher.deliverable
     finally:
         await publisher.stop()
     assert publisher.pending() == 1  # one event of ~900 bytes fits in 1024

@@ -3,6 +3,7 @@ the embedded redis-server, the HTTP API; then SIGTERM and a restart on the same 
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -48,6 +49,14 @@ def wait_for_jam_to_end(running: Running, timeout_s: float = 120) -> list[AlertE
     found = wait_until(lambda: len(jam_events(url)) >= 2, timeout_s, poll_s=0.5)
     assert found, f"no started+ended jam events: {jam_events(url)}\n{log_tail(running.log_path)}"
     return jam_events(url)
+
+
+def stop_tail(tail: subprocess.Popen[str]) -> list[AlertEvent]:
+    """Ctrl-C `vigil alerts tail`; it exits cleanly and has printed one JSON event per line."""
+    tail.send_signal(signal.SIGINT)
+    out, err = tail.communicate(timeout=30)
+    assert tail.returncode == 0 and "Traceback" not in err, err
+    return [AlertEvent.from_json(line) for line in out.splitlines()]
 
 
 def ask(base: str) -> dict[str, Any]:
@@ -96,7 +105,14 @@ def test_vigil_run_with_an_rtsp_camera_alerts_answers_serves_footage_and_restart
     config, state = write_config(tmp_path, data), tmp_path / "state"
 
     with vigil_run(config, port, state) as running:
+        tail = subprocess.Popen([str(VIGIL), "alerts", "tail", "--json", "--config", str(config)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         started, ended = wait_for_jam_to_end(running)
+        tailed = stop_tail(tail)
+        assert [e.event_id for e in tailed if e.rule == "conveyor_jam"] == [started.event_id, ended.event_id]
+        cli = subprocess.run([str(VIGIL), "ask", "line1", QUESTION["question"], "--yes-no", "--config", str(config)],
+                             capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 0 and cli.stdout.startswith("P(yes) = "), cli.stderr
         assert [started.type, ended.type] == [EventType.STARTED, EventType.ENDED] and started.id == ended.id
         # started marks the first over-threshold tick, ended the first tick back under: the jam's length,
         # give or take the rule's period (1 s) and the motion score's one-second window at each end
