@@ -3,11 +3,12 @@ the embedded redis-server, the HTTP API; then SIGTERM and a restart on the same 
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.support.media import make_scene_video
 from tests.support.net import free_port
 from tests.support.rtsp import RtspServer, wait_until
 from tests.support.vigil import VIGIL, Running, demo_config, log_tail, vigil_run, write_config
+from tests.support.whip import WhipPublisher
 
 pytestmark = pytest.mark.slow
 JAM_START_S, JAM_S, VIDEO_S = 8.0, 15.0, 60.0
@@ -116,7 +118,9 @@ def test_vigil_run_with_an_rtsp_camera_alerts_answers_serves_footage_and_restart
         assert [started.type, ended.type] == [EventType.STARTED, EventType.ENDED] and started.id == ended.id
         # started marks the first over-threshold tick, ended the first tick back under: the jam's length,
         # give or take the rule's period (1 s) and the motion score's one-second window at each end
-        assert unix(ended.ended_at or "") - unix(started.started_at) == pytest.approx(JAM_S, abs=2.0)
+        # (frames are stamped on arrival; 3 s also absorbs a loaded machine delivering the stream unevenly)
+        measured = unix(ended.ended_at or "") - unix(started.started_at)
+        assert measured == pytest.approx(JAM_S, abs=3.0), f"jam of {JAM_S} s of video, alert of {measured:.1f} s"
         view = httpx.get(f"{running.base}/api/cameras", timeout=10).json()
         assert [(c["id"], c["state"]) for c in view] == [("line1", "streaming")]
         answer = ask(running.base)
@@ -148,3 +152,46 @@ def test_public_bind_without_a_token_refuses_to_start(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "api.token" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "state").exists(), "nothing may start (or write) before the bind is refused"
+
+
+async def test_a_webrtc_publisher_streams_into_vigil_run_through_the_whip_route(tmp_path: Path) -> None:
+    port = free_port()
+    data = demo_config(tmp_path, port, rules=[])
+    data["cameras"] = [{"id": "dock", "name": "Dock", "fps": 2.0,
+                        "source": {"type": "webrtc", "ice_host_addresses": ["127.0.0.1"]}}]
+    with vigil_run(write_config(tmp_path, data), port, tmp_path / "state") as running:
+        async with httpx.AsyncClient(base_url=running.base, timeout=30) as client:
+            publisher, location = WhipPublisher(), ""
+
+            async def exchange(offer: str) -> str:
+                nonlocal location
+                response = await client.post("/whip/dock", content=offer, headers={"Content-Type": "application/sdp"})
+                assert response.status_code == 201, response.text
+                location = response.headers["location"]
+                return response.text
+
+            await publisher.publish(exchange)
+            try:
+                assert await wait_async(lambda: badge(client, "dock"), "streaming", 30), log_tail(running.log_path)
+                snapshot = await client.get("/api/cameras/dock/snapshot.jpg")
+                image = cv2.imdecode(np.frombuffer(snapshot.content, np.uint8), cv2.IMREAD_COLOR)
+                assert image is not None and image.shape == (240, 320, 3)
+                assert (await client.delete(location)).status_code == 200
+                assert await wait_async(lambda: badge(client, "dock"), "offline", 30), log_tail(running.log_path)
+            finally:
+                await publisher.close()
+    assert running.exit_code == 0, log_tail(running.log_path)
+
+
+async def badge(client: httpx.AsyncClient, camera_id: str) -> str:
+    view: dict[str, Any] = (await client.get(f"/api/cameras/{camera_id}")).json()
+    return str(view["badge"])
+
+
+async def wait_async(probe: Callable[[], Awaitable[str]], wanted: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await probe() == wanted:
+            return True
+        await asyncio.sleep(0.25)
+    return False
