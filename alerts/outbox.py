@@ -99,10 +99,13 @@ class Outbox:
         self._size += len(line)
 
     def _compact(self) -> None:
-        """Rewrite events.jsonl with only the undelivered events, cursor 0."""
+        """Rewrite events.jsonl with only the undelivered events, cursor 0.
+
+        The cursor goes first: a crash in between resends delivered events (Redis drops them by event id)
+        instead of skipping undelivered ones."""
         data = "".join(e.to_json() + "\n" for e in self._queue).encode()
-        write_atomic(self._events, data)
         write_atomic(self._cursor, b"0")
+        write_atomic(self._events, data)
         self._delivered, self._size = 0, len(data)
 
     def _reset(self) -> None:

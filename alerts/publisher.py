@@ -36,8 +36,12 @@ STOP_FLUSH_S = 5.0  # how long stop() keeps trying to empty the outbox
 # KEYS: stream, seen-key. ARGV: maxlen, ttl, channel, event json, event_id, occurrence id, type, camera, rule.
 _SEND = """
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return false end
-local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event_id', ARGV[5], 'id', ARGV[6],
+local entry = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event_id', ARGV[5], 'id', ARGV[6],
   'type', ARGV[7], 'camera', ARGV[8], 'rule', ARGV[9], 'event', ARGV[4])
+if type(entry) == 'table' and entry.err then
+  redis.call('DEL', KEYS[2])  -- scripts do not roll back: unmark it, or every retry would count as a duplicate
+  return entry
+end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return entry
 """
@@ -73,14 +77,16 @@ class AlertPublisher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._drainer
             self._drainer = None
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(STOP_FLUSH_S):
-                await self._drain_once()
-        if self.pending():
-            log.warning("outbox.left_for_next_start", pending=self.pending())
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_FLUSH_S):
+                    await self._drain_once()
+            if self.pending():
+                log.warning("outbox.left_for_next_start", pending=self.pending())
+        finally:
+            if self._redis is not None:
+                await self._redis.aclose()
+                self._redis = None
 
     @property
     def deliverable(self) -> bool:

@@ -18,7 +18,7 @@ import structlog
 
 from alerts.build import build_event, explain_prompt
 from alerts.clock import SystemClock
-from alerts.errors import PublishError
+from alerts.errors import AlertsError, PublishError
 from alerts.event import AlertEvent, EventType
 from alerts.metrics import RULE_ACTIVE, RULE_EVALUATIONS, RULE_SCORE
 from alerts.ports import Clock, EventSink, FrameFeed, QuestionEngine
@@ -170,7 +170,10 @@ class RuleRunner:
     # ---- state and events ---------------------------------------------------------------------------------
 
     async def _advance(self, slot: Slot, score: float | None, now: float) -> None:
+        await self._publish(slot)  # an event left unsent (the outbox could not be written) goes first
         self._record(slot, score, now)
+        if slot.unsent is not None:  # still not durable: hold the state, so that no later event overtakes it
+            return
         slot.state, transition = step(slot.state, score, now, Timing.of(slot.rule), slot.key)
         if transition is not None:
             await self._emit(slot, transition)
@@ -189,8 +192,10 @@ class RuleRunner:
     async def _emit(self, slot: Slot, transition: Transition) -> None:
         """Record the event before sending it, so a crash in between resends it (deduplicated) on restart."""
         slot.unsent = build_event(slot.rule, slot.camera_id, transition)
-        await self._save()
-        await self._publish(slot)
+        try:
+            await self._save()
+        finally:  # not saved (disk full): send it anyway, it just would not survive a crash
+            await self._publish(slot)
 
     async def _publish(self, slot: Slot) -> None:
         event = slot.unsent
@@ -198,9 +203,13 @@ class RuleRunner:
             return
         try:
             await self._publisher.publish(event)
-        except PublishError as exc:
+        except PublishError as exc:  # the outbox is full: this event is dropped (and counted)
             log.error("alert.lost", camera_id=slot.camera_id, rule_id=slot.rule.id, event_id=event.event_id,
                       error=str(exc))
+        except AlertsError as exc:  # e.g. the outbox cannot be written: keep the event, try again next tick
+            log.error("alert.unsent", camera_id=slot.camera_id, rule_id=slot.rule.id, event_id=event.event_id,
+                      error=str(exc), action="retried every evaluation")
+            return
         else:
             log.info("alert.event", camera_id=slot.camera_id, rule_id=slot.rule.id, type=event.type.value,
                      event_id=event.event_id, score=round(event.score, 3))
@@ -210,6 +219,8 @@ class RuleRunner:
     def _explain(self, slot: Slot) -> None:
         if self._engine is None:
             return
+        if slot.explaining is not None:  # the previous occurrence's explanation no longer matters
+            slot.explaining.cancel()
         slot.explaining = asyncio.create_task(_ask_text(self._engine, slot), name=f"explain-{slot.key}")
 
     async def _collect_explanation(self, slot: Slot, now: float) -> None:

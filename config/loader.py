@@ -18,12 +18,15 @@ from config.settings import VigilSettings
 DEMO_CONFIG = Path(__file__).with_name("demo.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_KEYS = {"token", "password", "secret"}
-_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+# userinfo runs to the last "@" before the host: a raw "@" inside a password must not leak what follows it
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s]*@", re.IGNORECASE)
+_SECRET_PARAMS = re.compile(r"(?P<key>[?&](?:user(?:name)?|pass(?:word|wd)?|pwd|token|auth|key)=)[^&#\s]*",
+                            re.IGNORECASE)
 
 
 def redact_url(text: str) -> str:
-    """Replace the user:password part of any URL in `text` with ***."""
-    return _USERINFO.sub(r"\g<scheme>***@", text)
+    """Replace the user:password part, and credential query parameters, of any URL in `text` with ***."""
+    return _SECRET_PARAMS.sub(r"\g<key>***", _USERINFO.sub(r"\g<scheme>***@", text))
 
 
 def format_path(loc: tuple[int | str, ...]) -> str:

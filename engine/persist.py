@@ -105,7 +105,9 @@ class ChunkFiles:
             return self._load(path)
         except RefusedFile as exc:
             self._discard(path, str(exc))
-            return None
+        except Exception as exc:  # checksum fine, contents not what this version writes (shapes, metadata)
+            self._discard(path, f"unreadable contents ({type(exc).__name__}: {exc})")
+        return None
 
     def _discard(self, path: Path, reason: str) -> None:
         self._log.warning("engine.chunk_file_discarded", path=str(path), reason=reason)

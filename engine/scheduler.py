@@ -134,6 +134,16 @@ class JobQueue:
         with self._cond:
             return sum(n for (cam, _), n in self.dropped.items() if cam == camera)
 
+    def abandon(self) -> list[Any]:
+        """Close and empty the queue at once (the engine thread is gone); returns the questions that waited."""
+        with self._cond:
+            self._closed = True
+            questions, self._questions = list(self._questions), deque()
+            self._groups.clear()
+            self._turn.clear()
+            self._cond.notify_all()
+            return questions
+
     def close(self) -> None:
         """No new jobs; `take` drains what waits, then returns None."""
         with self._cond:

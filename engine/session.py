@@ -186,8 +186,12 @@ class StreamSession:
     def _drop(self, records: list[ChunkRecord]) -> None:
         for rec in records:
             self._log.debug("engine.chunk_expired", chunk_seq=rec.seq)
-            if self._sink is not None:
+            if self._sink is None:
+                continue
+            try:
                 self._sink.delete(rec.seq)
+            except OSError as exc:  # a file left behind costs disk, never the stream; restore discards it by age
+                self._log.warning("engine.chunk_not_deleted", chunk_seq=rec.seq, error=str(exc))
 
     def tokens(self) -> int:
         return self.store.tokens() + self._open.tokens

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -100,13 +101,24 @@ class EngineWorker:
     def cameras(self) -> list[str]:
         return sorted(self._stats)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
-        with torch.inference_mode():
-            self._restore_all()
-            while (job := self._queue.take(self.settings.chunk_groups)) is not None:
-                self._handle(job)
-            self._checkpoint_all()
-        log.info("engine.thread_stopped", cameras=len(self._sessions))
+        try:
+            with torch.inference_mode():
+                self._restore_all()
+                while (job := self._queue.take(self.settings.chunk_groups)) is not None:
+                    self._handle(job)
+                self._checkpoint_all()
+        except Exception:  # logged here, where the thread ends; the finally answers whoever still waits
+            log.exception("engine.thread_died", action="questions are refused from now on; restart the service")
+        finally:
+            # Nobody will take these any more: answer each waiting question with the reason, never leave it hanging.
+            for job in self._queue.abandon():
+                _refuse(job, EngineError("the engine thread stopped before answering; the service log says why"))
+            log.info("engine.thread_stopped", cameras=len(self._sessions))
 
     def _handle(self, job: object) -> None:
         try:
@@ -210,3 +222,8 @@ class EngineWorker:
 
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
+
+
+def _refuse(job: AskJob, error: EngineError) -> None:
+    with contextlib.suppress(InvalidStateError):  # the asker gave up (cancelled) meanwhile
+        job.future.set_exception(error)

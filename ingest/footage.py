@@ -96,9 +96,16 @@ class FootageStore:
 
     def _delete_oldest(self, camera_id: str, reason: str) -> None:
         index = self._index(camera_id)
-        t_ms, _ = index.pop_oldest()
+        t_ms = index.oldest()
+        if t_ms is None:
+            return
         path = frame_path(self.root, camera_id, t_ms)
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:  # kept in the index (its bytes still count); the write that needed room fails
+            raise FootageWriteError(f"camera {camera_id!r}: cannot delete old footage {path}: {exc.strerror}; "
+                                    "check the disk and the permissions of the state directory") from exc
+        index.pop_oldest()
         following = index.oldest()
         if following is None or frame_path(self.root, camera_id, following).parent != path.parent:
             _remove_empty(path.parent)
@@ -137,10 +144,11 @@ class FootageStore:
         self._check_range(camera_id, t0, t1)
         with self._lock:
             times = self._index(camera_id).between(math.floor(t0 * 1000), math.ceil(t1 * 1000))
-        frames = [f for f in (self._load(camera_id, t) for t in times) if f is not None]
-        if not frames:
+        frames = (f for f in (self._load(camera_id, t) for t in times) if f is not None)
+        clip = encode_mp4(times, frames)
+        if clip is None:
             raise NotRetained(self._not_retained(camera_id, f"a clip from {t0:.3f} to {t1:.3f}", None))
-        return encode_mp4(frames)
+        return clip
 
     def _check_range(self, camera_id: str, t0: float, t1: float) -> None:
         if not (math.isfinite(t0) and math.isfinite(t1)) or t1 <= t0:

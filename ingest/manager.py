@@ -77,9 +77,10 @@ class IngestManager:
 
     def _start_camera(self, camera: _Camera) -> None:
         source = build_source(camera.settings, camera.counters, camera.stop, camera.feed)
-        camera.supervisor = CameraSupervisor(camera.settings, source, camera.buffer, self._footage_for(camera),
-                                             camera.lifecycle, camera.counters, camera.stop)
-        camera.supervisor.start()
+        supervisor = CameraSupervisor(camera.settings, source, camera.buffer, self._footage_for(camera),
+                                      camera.lifecycle, camera.counters, camera.stop)
+        supervisor.start()
+        camera.supervisor = supervisor  # only a started worker is ticked and joined
 
     def _footage_for(self, camera: _Camera) -> FootageStore | None:
         return self._footage if camera.settings.footage else None

@@ -94,6 +94,9 @@ class WhipHandler:
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
+        except asyncio.CancelledError:  # the publisher hung up, or the server is stopping, mid-negotiation
+            await asyncio.shield(pc.close())
+            raise
         except Exception as exc:  # aiortc raises many types for bad SDP; all mean "this offer cannot be used"
             await pc.close()
             raise BadOffer(f"camera {camera_id!r}: the SDP offer cannot be answered: {exc or type(exc).__name__}; "
@@ -142,7 +145,7 @@ class WhipHandler:
         if self._sessions.get(session.camera_id) is session:
             del self._sessions[session.camera_id]
         self._feeds[session.camera_id].detach(session.id, reason)
-        await session.pc.close()
+        await asyncio.shield(session.pc.close())  # a cancelled caller must not leave the connection open
         for task in session.tasks:
             task.cancel()
         await asyncio.gather(*session.tasks, return_exceptions=True)

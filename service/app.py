@@ -60,7 +60,7 @@ class Service:
             return self.settings.redis.url.get_secret_value()
         server = EmbeddedRedis(self.state_dir / "redis")
         await asyncio.to_thread(server.start)
-        self._stack.callback(server.stop)
+        self._stack.push_async_callback(asyncio.to_thread, server.stop)  # waits for the process: off the loop
         return server.url
 
     def _write_runtime_file(self) -> None:
@@ -68,8 +68,10 @@ class Service:
         path = self.state_dir / RUNTIME_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         embedded = self.settings.redis.url is None
+        api = self.settings.api
+        host = f"[{api.host}]" if ":" in api.host else api.host  # an IPv6 literal needs brackets in a URL
         info = {"pid": os.getpid(), "redis_url": self.redis_url if embedded else None,
-                "api_url": f"http://{self.settings.api.host}:{self.http_port}"}
+                "api_url": f"http://{host}:{self.http_port}" if api.enabled else None}
         path.write_text(json.dumps(info))
         self._stack.callback(path.unlink, missing_ok=True)
 

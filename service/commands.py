@@ -13,6 +13,7 @@ import httpx
 from config.errors import VigilError
 from config.loader import redact_url
 from config.settings import VigilSettings
+from service.api.ask import ASK_TIMEOUT_S
 from service.app import read_runtime
 
 
@@ -38,9 +39,12 @@ def ask(settings: VigilSettings, camera: str, question: str, yes_no: bool, windo
     body = {"question": question, "mode": "yes_no" if yes_no else "text", "window_s": window}
     path = f"/api/cameras/{quote(camera, safe='')}/ask"
     try:
-        response = httpx.post(base + path, json=body, headers=_headers(settings), timeout=120)
+        # longer than the server's own limit, so a slow engine is reported by the server (504), not as absent
+        response = httpx.post(base + path, json=body, headers=_headers(settings), timeout=ASK_TIMEOUT_S + 15)
         data = response.json()
-    except httpx.HTTPError as exc:
+    except httpx.TimeoutException as exc:
+        raise ServiceUnreachable(f"{base} did not answer within {ASK_TIMEOUT_S + 15:.0f} s") from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise ServiceUnreachable(f"no Vigil service at {base} ({exc}); start it with `vigil run`") from exc
     except ValueError as exc:
         reason = f"{base} answered {response.status_code} without JSON: is it a Vigil service?"

@@ -162,12 +162,18 @@ async def _drive(settings: VigilSettings, camera: CameraSettings, video: Path, t
 async def _frames(video: Path, camera: CameraSettings, t0: float) -> AsyncIterator[Frame]:
     """Decode in a worker thread, one frame per hop: the event loop stays free for the runner and the engine."""
     frames = open_file_frames(video, camera.fps, camera.id, t0_wall=t0)
+    decoding: asyncio.Future[Frame | None] | None = None
     try:
-        while (frame := await asyncio.to_thread(next, frames, None)) is not None:
+        while True:
+            decoding = asyncio.get_running_loop().run_in_executor(None, next, frames, None)
+            if (frame := await asyncio.shield(decoding)) is None:
+                return
             yield frame
     except SourceError as exc:
         raise VigilError(f"replay: cannot read {video}: {exc}") from exc
     finally:
+        if decoding is not None:  # interrupted (Ctrl-C) mid-decode: let that frame finish before closing
+            await asyncio.wait([decoding])
         frames.close()
 
 

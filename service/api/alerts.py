@@ -21,6 +21,8 @@ CameraFilter = Annotated[str | None, Query(pattern=ID_PATTERN, description="only
 RuleFilter = Annotated[str | None, Query(pattern=ID_PATTERN, description="only this rule's alerts")]
 Since = Annotated[str | None, Query(max_length=40, description="Unix seconds or ISO-8601: alerts published since")]
 
+LATEST_SINCE = 253402300800.0  # 10000-01-01: the stream ids Redis accepts, in milliseconds, stay valid
+
 
 @router.get("", response_model=AlertList)
 async def list_alerts(ctx: Ctx, camera: CameraFilter = None, rule: RuleFilter = None, since: Since = None,
@@ -47,11 +49,17 @@ async def stream_alerts(ctx: Ctx, request: Request, camera: CameraFilter = None,
 
 
 def parse_since(value: str) -> float:
-    """Unix seconds from '1732450000.5' or '2026-11-24T16:20:00Z'."""
+    """Unix seconds from '1732450000.5' or '2026-11-24T16:20:00Z', between 1970 and 9999."""
     try:
-        return float(value)
+        t = float(value)
     except ValueError:
-        pass
+        t = _iso_seconds(value)
+    if not 0 <= t < LATEST_SINCE:  # also refuses nan and inf
+        raise BadRequest(f"since {value[:40]!r} is out of range; give Unix seconds or an ISO-8601 time")
+    return t
+
+
+def _iso_seconds(value: str) -> float:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError as exc:

@@ -164,3 +164,24 @@ async def test_status_while_redis_is_away_is_counted_not_raised(tmp_path: Path) 
     finally:
         await publisher.stop()
     assert STATUS_DROPPED.labels("line9")._value.get() == before + 1
+
+
+async def test_an_event_redis_refuses_is_kept_and_sent_once_the_cause_is_fixed(
+        redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+    client = aioredis.Redis.from_url(redis_server.url)
+    await client.set("vigil:alerts", "not a stream")  # XADD fails with WRONGTYPE inside the script
+    publisher = AlertPublisher(redis_settings(retry_s=0.05), redis_server.url, tmp_path / "outbox")
+    await publisher.start()
+    try:
+        await publisher.publish(event(0))
+        assert publisher.pending() == 1
+        await client.delete("vigil:alerts")
+        for _ in range(200):
+            if not publisher.pending():
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await publisher.stop()
+        entries = await client.xrange("vigil:alerts")
+        await client.aclose()
+    assert [AlertEvent.from_json(f[b"event"]).event_id for _, f in entries] == [event(0).event_id]

@@ -9,6 +9,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from alerts.clock import VirtualClock
+from alerts.errors import OutboxError
 from alerts.event import AlertEvent, EventType, unix
 from alerts.metrics import RULE_EVALUATIONS
 from alerts.publisher import AlertPublisher
@@ -210,3 +211,20 @@ async def test_camera_offline_rule_follows_camera_status(tmp_path: Path) -> None
     assert [(e.type, unix(e.started_at) - T0) for e in sink.events] == [
         (EventType.STARTED, 6.0), (EventType.ENDED, 6.0)]
     assert unix(sink.events[0].emitted_at) - T0 == 9.0 and unix(sink.events[1].ended_at or "") - T0 == 13.0
+
+
+async def test_an_event_the_outbox_could_not_take_is_retried_and_nothing_overtakes_it(tmp_path: Path) -> None:
+    class Flaky(Sink):
+        failures = 3
+
+        async def publish(self, event: AlertEvent) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise OutboxError("cannot append to the alert outbox: No space left on device")
+            await super().publish(event)
+
+    clock, sink = VirtualClock(T0), Flaky()
+    feed = SceneFeed(jam_scene(), clock)
+    await run_for(RuleRunner(settings(JAM_RULE), lambda c: feed, None, sink, tmp_path / "alerts", clock), clock, 70.0)
+    assert [e.type for e in sink.events] == [EventType.STARTED, EventType.ENDED]
+    assert sink.events[0].id == sink.events[1].id

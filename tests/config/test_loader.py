@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_settings
-from config.loader import DEMO_CONFIG
+from config.loader import DEMO_CONFIG, redact_url
 
 FACTORY = DEMO_CONFIG.with_name("factory.example.yaml")
 
@@ -116,3 +116,13 @@ def test_settings_are_frozen() -> None:
     settings = load_settings()
     with pytest.raises(Exception, match="frozen"):
         settings.engine.fps = 3.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("rtsp://admin:p@ss@10.0.0.1:554/s", "rtsp://***@10.0.0.1:554/s"),  # a raw "@" inside the password
+    ("rtsp://10.0.0.1/live?user=admin&password=s3cret&ch=1", "rtsp://10.0.0.1/live?user=***&password=***&ch=1"),
+    ("cannot open rtsp://a:b@h/x (timeout)", "cannot open rtsp://***@h/x (timeout)"),
+    ("rtsp://10.0.0.1/path@2", "rtsp://10.0.0.1/path@2"),  # an "@" after the host is not a credential
+])
+def test_urls_are_redacted_wherever_credentials_hide(text: str, shown: str) -> None:
+    assert redact_url(text) == shown

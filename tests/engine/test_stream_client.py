@@ -14,6 +14,7 @@ from engine.client import EngineClient
 from engine.intake import FpsSampler, Intake, PendingGroup
 from engine.model import VideoXL2
 from engine.scheduler import GroupBatch, JobQueue
+from engine.worker import EngineWorker
 from ingest.frame import Frame
 from tests.engine.stream_helpers import T0, frames
 
@@ -146,3 +147,19 @@ async def test_a_burst_beyond_the_queue_drops_whole_groups_and_accounts_for_each
 def test_settings_refuse_a_prefill_window_larger_than_the_dense_set() -> None:
     with pytest.raises(ValueError, match="window_chunks"):
         EngineSettings(window_chunks=4, dense_chunks=3)
+
+
+async def test_a_dead_engine_thread_refuses_questions_instead_of_leaving_them_hanging(
+        tiny_model: VideoXL2, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_disk(self: EngineWorker) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(EngineWorker, "_restore_all", broken_disk)
+    client = EngineClient(EngineSettings(persist=True), tmp_path, tiny_model)
+    client.start()
+    try:
+        with pytest.raises(EngineError):  # whether the question got in before the thread died or after
+            await asyncio.wait_for(client.ask_yes_no("line1", ["Is the belt moving?"]), 30)
+        await asyncio.wait_for(client.drained("line1"), 30)
+    finally:
+        client.stop()
