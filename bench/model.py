@@ -12,27 +12,19 @@ import statistics
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import torch
-from timing import sync, timed
+from common import load_bench_model, model_parser, sync, timed
 from transformers import DynamicCache
 
-from engine.model import VideoXL2, load_model
+from engine.model import VideoXL2
 from engine.model.dts import group_layout
 from engine.model.projector import pool_2x2
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="tiny", help="tiny, bench, videoxl2, or a checkpoint directory")
-    parser.add_argument("--random-weights", action="store_true", help="allow videoxl2 dimensions without weights")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser = model_parser(__doc__, "tiny")
     parser.add_argument("--groups", type=int, default=1, help="4-frame groups encoded per call")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls after one warm-up")
     parser.add_argument("--chunk-tokens", type=int, default=610, help="tokens per prefill chunk (4 groups ~ 610)")
@@ -84,10 +76,8 @@ def timed_once(fn: Callable[[], object], device: torch.device) -> float:
 
 def main() -> None:
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    source: str | Path = args.preset if args.preset in ("tiny", "bench", "videoxl2") else Path(args.preset)
     started = time.perf_counter()
-    model = load_model(source, device=args.device, dtype=DTYPES[args.dtype], random_weights=args.random_weights)
+    model = load_bench_model(args)
     load_s = time.perf_counter() - started
     params = sum(p.numel() for p in model.parameters())
     print(f"model {model.spec.preset}  device {args.device}  dtype {args.dtype}  threads {args.threads}  "

@@ -22,17 +22,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from timing import sync, timed
+from common import load_bench_model, model_parser, sync, timed
 
 from engine.asking import ViewPlanner
-from engine.model import VideoXL2, load_model
+from engine.model import VideoXL2
 from engine.persist import ChunkFiles
 from engine.questions import yes_no
 from engine.records import EncodedGroup
 from engine.session import SessionShape, StreamSession
 from engine.tier import DenseTier
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 QUESTIONS = [
     f"Is {thing} {state}?"
     for thing in ("the conveyor belt", "a person", "the loading door", "a forklift", "a box", "the robot arm",
@@ -42,12 +41,7 @@ QUESTIONS = [
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="bench", help="tiny, bench, videoxl2, or a checkpoint directory")
-    parser.add_argument("--random-weights", action="store_true", help="allow videoxl2 dimensions without weights")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser = model_parser(__doc__, "bench")
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--windows", default="1,5,10", help="window marks in minutes")
     parser.add_argument("--batches", default="1,8,32", help="yes/no batch sizes at the largest window")
@@ -130,8 +124,7 @@ def reprefill_seconds(model: VideoXL2, shape: SessionShape, groups: list[Encoded
 
 def main() -> None:
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    model = load_model(args.preset, device=args.device, dtype=DTYPES[args.dtype], random_weights=args.random_weights)
+    model = load_bench_model(args)
     marks = sorted(int(m) for m in args.windows.split(","))
     shape = SessionShape(args.chunk_groups, args.window_chunks, args.dense_chunks, marks[-1] * 60.0, args.fps)
     frames_per_chunk = 4 * args.chunk_groups
