@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from config.errors import VigilError
+
+if TYPE_CHECKING:
+    from ingest.sources.base import FileEnding
 
 
 class IngestError(VigilError):
@@ -14,7 +19,14 @@ class SourceError(IngestError):
 
 
 class SourceEnded(IngestError):
-    """A finite source (a file played once) reached its end; the camera stops instead of retrying."""
+    """A finite source (a file played once) reached its end; the camera stops instead of retrying.
+
+    `ending` says how far a file got against its stated duration (None for sources that state none).
+    """
+
+    def __init__(self, message: str, ending: FileEnding | None = None) -> None:
+        super().__init__(message)
+        self.ending = ending
 
 
 class UnknownCamera(IngestError, LookupError):

@@ -61,6 +61,18 @@ class CameraLifecycle:
             self._record(old, self._status)
         return True
 
+    def restate(self, state: CameraState, reason: str) -> bool:
+        """Say why again, in the same state (a stalled camera's growing silence), so its status text never goes
+        stale; emits a status, counts nothing. False (nothing emitted) when the camera is not in `state`."""
+        with self._lock:
+            old = self._status
+            if old.state is not state or old.reason == redact_url(reason):
+                return False
+            self._status = CameraStatus(self.camera_id, state, old.previous, time.time(), redact_url(reason),
+                                        old.reconnects, old.stalls)
+            self._notify(self._status)
+        return True
+
     def _record(self, old: CameraStatus, new: CameraStatus) -> None:
         STATE.labels(camera_id=self.camera_id, state=old.state.value).set(0)
         STATE.labels(camera_id=self.camera_id, state=new.state.value).set(1)
@@ -70,6 +82,9 @@ class CameraLifecycle:
             STALLS.labels(camera_id=self.camera_id).inc()
         level = "warning" if new.state in (CameraState.STALLED, CameraState.BACKOFF) else "info"
         getattr(self._log, level)("camera.state", state=new.state.value, previous=old.state.value, reason=new.reason)
+        self._notify(new)
+
+    def _notify(self, new: CameraStatus) -> None:
         try:
             self._on_status(new)
         except Exception:  # a failing listener must not stop the camera it listens to

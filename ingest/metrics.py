@@ -23,3 +23,5 @@ FOOTAGE_BYTES = Gauge("vigil_footage_bytes", "Bytes of footage stored on disk", 
 FOOTAGE_DELETED = Counter("vigil_footage_deleted_total", "Stored frames deleted by retention, by reason",
                           ["camera_id", "reason"])
 WHIP_SESSIONS = Counter("vigil_ingest_whip_sessions_total", "WHIP offers by outcome", ["camera_id", "outcome"])
+TIMESTAMP_JUMPS = Counter("vigil_ingest_timestamp_jumps_total", "Source timestamps that jumped backwards or absurdly "
+                          "far forward and were re-based to keep frame time monotonic", ["camera_id", "direction"])

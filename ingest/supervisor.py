@@ -4,7 +4,8 @@ States and moves (ingest.status.ALLOWED):
     stopped -> connecting -> streaming <-> stalled
     connecting | streaming | stalled -> backoff -> connecting      (a failure, or the watchdog)
     any -> stopped                                                 (stop(), or a file played once ended)
-The camera is `stalled` after watchdog_s * STALL_FRACTION without a frame and restarted after watchdog_s.
+The camera is `stalled` after watchdog_s * STALL_FRACTION without a frame and restarted after watchdog_s; while
+stalled, its reason is restated each whole second of silence, so the status never shows a stale duration.
 """
 
 from __future__ import annotations
@@ -127,8 +128,11 @@ class CameraSupervisor:
         self._counters.rates()
         last = self._last_frame
         silent = now - last if last is not None else 0.0
-        if silent > self._camera.watchdog_s * STALL_FRACTION:
-            self._life.move(CameraState.STALLED, f"no frame for {silent:.1f} s", only_from=CameraState.STREAMING)
+        if silent <= self._camera.watchdog_s * STALL_FRACTION:
+            return
+        reason = f"no frame for {int(silent)} s (the watchdog restarts the source at {self._camera.watchdog_s:g} s)"
+        if not self._life.move(CameraState.STALLED, reason, only_from=CameraState.STREAMING):
+            self._life.restate(CameraState.STALLED, reason)
 
     def _check_silence(self, now: float, last: float | None, deadline: float) -> None:
         """In the worker: no first frame in time, or the watchdog: both end this connection."""

@@ -46,3 +46,41 @@ class VideoSource(Protocol):
     def close(self) -> None:
         """Release the connection; safe to call twice or after a failed open."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileEnding:
+    """How a file played once ended: how far it got against what its container states, and the clock jumps.
+
+    A file whose index promises more than its data holds (a recording cut off mid-write, a half-copied file)
+    ends early; `missing_s` says how much. A gap shorter than TRUNCATION_SLACK_S, or three frame intervals,
+    is rounding between the index and the last frame and is not reported. When the clock jumped, the stated
+    duration (for MPEG-TS, the span of timestamps) measures nothing and no shortfall is claimed.
+    """
+
+    read_s: float  # time of the last frame, seconds since the first (on the monotonic timeline)
+    stated_s: float | None  # the duration the container states; None when it states none
+    interval_s: float  # the stream's frame interval, seconds
+    jumps: int = 0  # timestamp jumps re-based on the way (ingest.sources.timeline)
+
+    @property
+    def missing_s(self) -> float:
+        """Seconds the container states but the data did not hold (0 when it held all)."""
+        if self.stated_s is None or self.jumps:
+            return 0.0
+        missing = self.stated_s - self.read_s
+        return missing if missing > max(TRUNCATION_SLACK_S, 3 * self.interval_s) else 0.0
+
+    @property
+    def truncated(self) -> bool:
+        return self.missing_s > 0
+
+    def describe(self) -> str:
+        if not self.truncated:
+            return f"read {self.read_s:.1f} s of video"
+        assert self.stated_s is not None
+        return (f"the file ends at {self.read_s:.1f} s of the {self.stated_s:.1f} s its index states: "
+                f"{self.missing_s:.1f} s missing (truncated or damaged file)")
+
+
+TRUNCATION_SLACK_S = 1.0

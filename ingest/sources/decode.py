@@ -9,11 +9,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import av
+import cv2
+import numpy as np
 
 from config.loader import redact_url
 from ingest.errors import SourceError
 from ingest.sources.base import Decoded, Image, Wanted
 from ingest.sources.counters import SourceCounters
+from ingest.sources.timeline import MonotonicTimeline
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ")  # FFmpeg's error codes as errno: noise to an operator
 DECODE_THREADS = 1  # one core serves many cameras; a thread pool per stream would only add contention
@@ -38,29 +41,40 @@ class PacketDecoder:
     codec can do without breaking later frames. Pixels are converted to BGR only for frames that are kept.
     """
 
-    def __init__(self, container: Any, stream: Any, counters: SourceCounters, where: str) -> None:
+    def __init__(self, container: Any, stream: Any, counters: SourceCounters, where: str,
+                 timeline: MonotonicTimeline | None = None) -> None:
         self._stream = stream
+        self.timeline = timeline  # maps packet times before the sampler sees them
         self._packets: Iterator[Any] = container.demux(stream)
         self._counters = counters
         self._where = where
         self._pending: deque[Any] = deque()
+        self.draining = False  # True once the demuxer ended: what comes out now was buffered before the end
+        self.waited_s = 0.0  # how long the demuxer blocked for the latest packet (a read timeout shows here)
 
     def next(self, wanted: Wanted) -> Any | None:
         """The next decoded av.VideoFrame, or None when a packet gave no picture. Raises StopIteration at the end."""
         if self._pending:
             return self._pending.popleft()
+        began = time.monotonic()
         packet = next(self._packets)
+        self.waited_s = time.monotonic() - began
         if packet.size == 0:  # a flush packet: drain the decoder at the end of the stream
+            self.draining = True
             self._pending.extend(self._decode(packet))
             return self._pending.popleft() if self._pending else None
         self._counters.frame_in()
-        skip = not packet.is_keyframe and packet.pts is not None and not wanted(float(packet.pts * packet.time_base))
+        skip = not packet.is_keyframe and packet.pts is not None and not wanted(self._when(packet))
         self._stream.codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
         frames = self._decode(packet)
         if skip and not frames:
             self._counters.drop("not_decoded")
         self._pending.extend(frames)
         return self._pending.popleft() if self._pending else None
+
+    def _when(self, packet: Any) -> float:
+        raw = float(packet.pts * packet.time_base)
+        return self.timeline.peek(raw) if self.timeline is not None else raw
 
     def _decode(self, packet: Any) -> list[Any]:
         try:
@@ -71,15 +85,27 @@ class PacketDecoder:
             return []
 
 
+_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
+
 def bgr(frame: Any) -> Image:
+    """The frame as [H, W, 3] uint8 BGR, turned upright as its display matrix says (phones, rotated mounts).
+
+    PyAV's `frame.rotation` is the counter-clockwise turn, in degrees, that displays the frame correctly (it reads
+    FFmpeg's display-matrix side data, as `ffplay` and `ffmpeg` do when they auto-rotate). Only quarter turns
+    occur in practice; anything else is rounded to the nearest one. Mirroring in the matrix is not applied.
+    """
     image: Image = frame.to_ndarray(format="bgr24")
-    return image
+    turn = _UPRIGHT.get(round(float(getattr(frame, "rotation", 0) or 0) / 90) * 90 % 360)
+    return image if turn is None else np.ascontiguousarray(cv2.rotate(image, turn))
 
 
-def live_decoded(frame: Any) -> Decoded:
-    """A frame from a live source: stamped with the time it arrived."""
+def live_decoded(frame: Any, timeline: MonotonicTimeline | None = None) -> Decoded:
+    """A frame from a live source: stamped with the time it arrived; media time made monotonic by `timeline`."""
     now_wall, now_mono = time.time(), time.monotonic()
-    t_media = float(frame.time) if frame.time is not None else now_mono
+    raw = float(frame.time) if frame.time is not None else None
+    # with a timeline, a frame without a timestamp is placed one interval after the last
+    t_media = timeline.place(raw) if timeline is not None else (now_mono if raw is None else raw)
     return Decoded(t_media, now_wall, now_mono, lambda: bgr(frame))
 
 

@@ -15,8 +15,12 @@ from ingest.errors import SourceError
 from ingest.sources.base import Decoded, Wanted
 from ingest.sources.counters import SourceCounters
 from ingest.sources.decode import PacketDecoder, live_decoded, open_video_stream, translate
+from ingest.sources.timeline import MonotonicTimeline
 
 log = structlog.get_logger(__name__)
+# FFmpeg's socket timeout polls in 100 ms slices and returns at or after the timeout; a packet that took 95% of it
+# came with the timeout, not with new data (a real packet that late is rare and costs one reconnect)
+TIMEOUT_FRACTION = 0.95
 ACTION = "the camera will be retried; check the URL, the network and that the camera is on"
 
 
@@ -33,6 +37,7 @@ class RtspSource:
         self.where = f"camera {camera_id!r} at {redact_url(self._url)}"
         self._container: Any = None
         self._decoder: PacketDecoder | None = None
+        self._timeline = MonotonicTimeline(camera_id, self.where)
 
     @property
     def first_frame_timeout_s(self) -> float:
@@ -50,7 +55,8 @@ class RtspSource:
         except (av.FFmpegError, OSError) as exc:
             self.close()
             raise (self._unresolvable() or translate(exc, self.where, ACTION)) from exc
-        self._decoder = PacketDecoder(self._container, stream, self._counters, self.where)
+        self._timeline = MonotonicTimeline(self._camera_id, self.where)
+        self._decoder = PacketDecoder(self._container, stream, self._counters, self.where, self._timeline)
         context = stream.codec_context
         log.info("rtsp.opened", camera_id=self._camera_id, url=redact_url(self._url),
                  transport=self._settings.transport, codec=context.name, width=context.width, height=context.height)
@@ -75,7 +81,26 @@ class RtspSource:
             raise SourceError(f"{self.where}: the server ended the stream; {ACTION}") from exc
         except (av.FFmpegError, OSError) as exc:
             raise translate(exc, self.where, ACTION) from exc
-        return None if frame is None else live_decoded(frame)
+        self._refuse_held_back()
+        if frame is None:
+            return None
+        if self._decoder.draining:
+            # The demuxer ended (the server closed): what the decoder still held arrived before the end, so
+            # stamping it "now" would make a dead camera look live. Dropped, counted.
+            self._counters.drop("flushed_after_end")
+            return None
+        return live_decoded(frame, self._timeline)
+
+    def _refuse_held_back(self) -> None:
+        """A packet released by the read timeout, not by new data, is what FFmpeg held back before the silence
+        (a frozen server keeps its socket open): it ends the connection instead of passing for a live frame, so
+        the camera is restarted one read timeout (at most watchdog_s) after its last data."""
+        assert self._decoder is not None
+        waited = self._decoder.waited_s
+        if waited >= self._read_timeout_s * TIMEOUT_FRACTION:
+            self._counters.drop("held_back_by_timeout")
+            raise SourceError(f"{self.where}: no answer in time (no data for {waited:.1f} s, read timeout "
+                              f"{self._read_timeout_s:g} s); {ACTION}")
 
     def close(self) -> None:
         container, self._container, self._decoder = self._container, None, None
