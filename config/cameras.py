@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, IPvAnyAddress, SecretStr, field_validator
 
 from config.base import StrictModel
+from config.urls import url_problem
 
 
 class RtspSource(StrictModel):
@@ -22,8 +23,9 @@ class RtspSource(StrictModel):
     @field_validator("url")
     @classmethod
     def _rtsp_scheme(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith(("rtsp://", "rtsps://")):
-            raise ValueError("must start with rtsp:// or rtsps://")
+        problem = url_problem(value.get_secret_value(), ("rtsp", "rtsps"))
+        if problem:
+            raise ValueError(problem)
         return value
 
 

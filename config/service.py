@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from config.base import StrictModel
 
@@ -24,6 +24,20 @@ class ApiSettings(StrictModel):
     max_question_chars: int = Field(500, ge=1, le=4000, description="longest question accepted")
     max_window_s: float = Field(600.0, gt=0, description="longest window a question may ask about")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted")
+
+    @field_validator("token")
+    @classmethod
+    def _usable_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """A token a client can send in an Authorization header: printable ASCII, not blank, no outer spaces."""
+        if value is None:
+            return None
+        text = value.get_secret_value()
+        if not text.strip():
+            raise ValueError("is blank; set a real token (e.g. token: ${VIGIL_API_TOKEN}) or remove the key")
+        if text != text.strip() or not all(32 <= ord(c) < 127 for c in text):
+            raise ValueError("must be printable ASCII without leading or trailing spaces (an HTTP header "
+                             "cannot carry anything else)")
+        return value
 
 
 class RedisSettings(StrictModel):

@@ -12,6 +12,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 import structlog
 
+from config.checks import advisories
 from config.settings import VigilSettings
 from ingest.status import CameraStatus
 from service.embedded_redis import EmbeddedRedis
@@ -108,6 +109,8 @@ def read_runtime(state_dir: Path) -> dict[str, str | None]:
 def run_service(settings: VigilSettings) -> int:
     """`vigil run`: start, wait for SIGINT/SIGTERM, stop gracefully; exit 0 on a clean stop."""
     configure_logging(settings.logging)
+    for advice in advisories(settings):
+        log.warning("config.advice", advice=advice)
     return asyncio.run(_run(settings))
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from config.checks import advisories
 from config.errors import ConfigError, VigilError
 from config.loader import DEMO_CONFIG, load_settings
+from config.urls import redact_url
 from service.summary import summarize
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -60,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_OK
+    except Exception as exc:  # a bug: say where, but never print a secret a third-party message may quote
+        trace = "".join(traceback.format_exception(exc))
+        sys.stderr.write(redact_url(f"vigil {command}: unexpected error (a bug; please report it):\n{trace}"))
+        return EXIT_FAILED
 
 
 def _dispatch(command: str, args: argparse.Namespace) -> int:
@@ -94,8 +101,12 @@ def _iso_time(text: str) -> datetime:
 
 
 def _check_config(path: Path) -> int:
+    """Exit 0 for a config `vigil run` accepts (warnings for one that watches nothing go to stderr), else 2."""
     settings = load_settings(path)
     sys.stdout.write(summarize(settings, str(path)) + "\n")
+    sys.stdout.flush()
+    for advice in advisories(settings):
+        sys.stderr.write(f"warning: {advice}\n")
     return EXIT_OK
 
 

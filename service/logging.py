@@ -8,6 +8,7 @@ import sys
 import structlog
 
 from config.service import LoggingSettings
+from config.urls import redact_url
 
 
 def configure_logging(settings: LoggingSettings) -> None:
@@ -22,6 +23,7 @@ def configure_logging(settings: LoggingSettings) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
+        redact_secrets,  # last before rendering: messages, values and tracebacks alike
     ]
     level = getattr(logging, settings.level.upper())
     structlog.configure(
@@ -46,3 +48,9 @@ def _route_stdlib(level: int, processors: list[structlog.types.Processor]) -> No
     root.setLevel(max(level, logging.INFO))
     for noisy in ("aioice", "aiortc", "libav", "httpx", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def redact_secrets(_: object, __: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    """Mask credentials in every text of a log event (config.urls.redact_url): third-party messages and
+    tracebacks quote URLs with their passwords."""
+    return {key: redact_url(value) if isinstance(value, str) else value for key, value in event.items()}

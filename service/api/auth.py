@@ -3,43 +3,27 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 import structlog
 from fastapi import Request
 
-from config.errors import ConfigError, ConfigIssue
+from config.checks import cross_checks, is_loopback
+from config.errors import ConfigError
 from config.settings import VigilSettings
 from service.api.deps import Ctx
 from service.api.errors import Unauthorized
 from service.api.metrics import AUTH_FAILURES
 
 log = structlog.get_logger(__name__)
-LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost", "ip6-loopback"})
-
-
-def is_loopback(host: str) -> bool:
-    """True only for addresses that never leave this machine; '0.0.0.0' and names that resolve elsewhere are not."""
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+__all__ = ["check_bind", "is_loopback", "presented_token", "require_token"]
 
 
 def check_bind(settings: VigilSettings) -> None:
-    """Refuse to serve beyond loopback without a token; the composition root calls this before starting HTTP."""
-    api = settings.api
-    if not api.enabled or is_loopback(api.host) or _token(settings):
-        return
-    issue = ConfigIssue(
-        "api.token",
-        f"api.host is {api.host!r}, which is reachable from other machines, and no token is set; set api.token "
-        "(e.g. token: ${VIGIL_API_TOKEN}) or bind to 127.0.0.1",
-    )
-    raise ConfigError("api", [issue])
+    """Refuse to serve beyond loopback without a token (config.checks, the same check `load_settings` runs);
+    the composition root calls this before starting HTTP, for settings built without the loader."""
+    issues = cross_checks(settings)
+    if issues:
+        raise ConfigError("api", issues)
 
 
 def _token(settings: VigilSettings) -> bytes | None:
