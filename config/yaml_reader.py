@@ -27,8 +27,9 @@ class _Oversized(Exception):
 def read_yaml(source: Path) -> Any:
     """The file's single YAML document as plain Python data (None for an empty file); ConfigError otherwise."""
     text = _read_text(source)
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)  # checks the characters: YAML refuses control characters such as NUL
         node = loader.get_single_node()
         if node is None:
             return None
@@ -41,7 +42,8 @@ def read_yaml(source: Path) -> Any:
     except _Oversized as exc:
         raise _error(source, str(exc)) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _read_text(source: Path) -> str:

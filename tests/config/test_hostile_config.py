@@ -34,6 +34,7 @@ HOSTILE: list[tuple[str, bytes, str]] = [
     ("non-string-top-key", b"1: 2\n", "(root): keys must be names"),
     ("non-string-nested-key", b"api: {1: 2}\n", "api: keys must be names"),
     ("not-utf8", b"cameras: \xff\xfe\n", "(file): not UTF-8 text (byte 0xff"),
+    ("nul-byte", b"\x00cameras: []\n", "(file): not valid YAML"),
     ("deep-brackets", b"[" * 5000 + b"\n", "(file): nested"),
     ("deep-mappings", ("a:\n" + "".join(" " * i + "  b:\n" for i in range(60))).encode(), "(file): nested"),
     ("root-a-list", b"- 1\n- 2\n", "(root): must be a mapping"),
