@@ -32,13 +32,20 @@ def _token(settings: VigilSettings) -> bytes | None:
     return value.encode() if value else None
 
 
+# EventSource (the console's live timeline) cannot send headers; everywhere else a token in a URL would end up in
+# logs and histories, so `?token=` counts only here.
+QUERY_TOKEN_PATHS = frozenset({"/api/alerts/stream"})
+
+
 def presented_token(request: Request) -> str | None:
-    """The bearer token of the request; EventSource cannot set headers, so `?token=` is accepted too."""
+    """The bearer token of the request: the Authorization header, or `?token=` on QUERY_TOKEN_PATHS only."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.query_params.get("token") or None
+    if request.url.path in QUERY_TOKEN_PATHS:
+        return request.query_params.get("token") or None
+    return None
 
 
 async def require_token(request: Request, ctx: Ctx) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import Annotated, Any
 
 import structlog
@@ -13,10 +12,12 @@ from config.errors import VigilError
 from service.api.deps import Camera, Ctx
 from service.api.errors import BadRequest
 from service.api.metrics import CLIPS
+from service.api.values import unix_seconds
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/cameras", tags=["footage"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown camera, or no footage at that time"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown camera, or no footage at that time"},
+                                               400: {"description": "a time that is not finite or not 1970..9999"}}
 Seconds = Annotated[float, Query(description="Unix seconds")]
 
 
@@ -25,7 +26,7 @@ async def snapshot(ctx: Ctx, camera: Camera, t: Annotated[float | None, Query(de
                    "omitted: the newest frame")] = None) -> Response:
     """The stored frame nearest to `t` (JPEG), or the newest one."""
     if t is not None:
-        _finite("t", t)
+        unix_seconds("t", t)
     jpeg = await asyncio.to_thread(ctx.footage.snapshot, camera.id, t)
     # A frame at a given time never changes; "the newest" changes every fraction of a second.
     cache = "private, max-age=3600" if t is not None else "no-store"
@@ -50,14 +51,9 @@ async def clip(ctx: Ctx, camera: Camera, start: Seconds, end: Seconds) -> Respon
 
 
 def check_clip_range(start: float, end: float, max_clip_s: float) -> None:
-    _finite("start", start)
-    _finite("end", end)
+    unix_seconds("start", start)
+    unix_seconds("end", end)
     if end <= start:
         raise BadRequest(f"clip range is inverted or empty: start {start:.3f} must be before end {end:.3f}")
     if end - start > max_clip_s:
         raise BadRequest(f"clip of {end - start:.1f} s is longer than storage.max_clip_s ({max_clip_s:g} s)")
-
-
-def _finite(name: str, value: float) -> None:
-    if not math.isfinite(value):
-        raise BadRequest(f"{name} must be a finite number of Unix seconds")
