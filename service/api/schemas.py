@@ -87,10 +87,10 @@ class InfoView(Wire):
 
 
 class ReadyView(Wire):
-    ready: bool
+    ready: bool = Field(description="the engine is loaded (or disabled) and alerts can be delivered")
     engine: Literal["loaded", "disabled"]
-    redis: bool
-    reason: str
+    redis: bool = Field(description="Redis answered a PING just now (alerts may still be ready via the outbox)")
+    reason: str = Field(description="why Redis is not used now, and where alerts go meanwhile; empty when it is")
 
 
 class AlertList(Wire):

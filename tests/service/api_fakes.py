@@ -181,13 +181,13 @@ class Parts:
     footage: FakeFootage = field(default_factory=FakeFootage)
     engine: FakeEngine = field(default_factory=FakeEngine)
     rules: FakeRules = field(default_factory=FakeRules)
-    redis_ok: bool = True
+    outbox_ok: bool = True
 
 
 def make_context(vigil: VigilSettings, redis: Redis, parts: Parts) -> ServiceContext:
     engine = parts.engine if vigil.engine.enabled else None
     return ServiceContext(vigil, parts.ingest, parts.footage, engine, parts.rules,  # type: ignore[arg-type]
-                          redis, redis_ready=lambda: parts.redis_ok)
+                          redis, alerts_deliverable=lambda: parts.outbox_ok)
 
 
 def unused_redis() -> Redis:
