@@ -61,6 +61,9 @@ def format_answer(data: dict[str, Any]) -> str:
     answer = f"P(yes) = {data['p_yes']:.3f}" if data.get("p_yes") is not None else str(data.get("text"))
     seen = data["seen"]
     lines = [answer, f"saw {_clock(seen['start'])} - {_clock(seen['end'])}, answered in {data['latency_ms']:.0f} ms"]
+    for gap in seen.get("gaps") or []:
+        lines.append(f"not seen: {_clock(gap['start'])} - {_clock(gap['end'])} ({gap['chunks']} chunk(s) of the "
+                     "cache were refused on restore; see the engine's quarantine folder)")
     if data.get("model_note"):
         lines.append(f"note: {data['model_note']}")
     return "\n".join(lines)
