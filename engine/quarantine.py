@@ -45,7 +45,9 @@ def quarantined(directory: Path) -> list[Path]:
 
 
 def _moved_at(path: Path) -> int:
-    return int(path.name.rsplit(".", 1)[1])
+    """The nanosecond stamp that quarantine() appends to the name (0 for a file put there by hand)."""
+    stamp = path.name.rsplit(".", 1)[-1]
+    return int(stamp) if stamp.isdigit() else 0
 
 
 def _bound(folder: Path, camera_id: str) -> None:

@@ -18,7 +18,7 @@ from engine.client import EngineClient
 from engine.gaps import seen_of
 from engine.model import VideoXL2
 from engine.persist import ChunkFiles, Restored
-from engine.quarantine import quarantined
+from engine.quarantine import MAX_FILES, quarantine, quarantined
 from engine.session import StreamSession
 from ingest.frame import Frame
 from tests.engine.stream_helpers import T0, frames, shape, streamed
@@ -169,3 +169,14 @@ async def test_a_restart_keeps_the_group_count_the_waiting_frames_and_shows_the_
     assert answer.seen.gaps == (gap,) and status is not None and status.seen is not None
     assert status.seen.gaps == (gap,) and status.seen.end == T0 + 27  # the 7th group ends with the new frame
     assert REGISTRY.get_sample_value("vigil_engine_cache_gap_chunks", {"camera_id": "cam"}) == 1
+
+
+def test_the_quarantine_is_bounded_oldest_out(tmp_path: Path) -> None:
+    for i in range(MAX_FILES + 3):
+        path = tmp_path / f"chunk-{i:09d}.safetensors"
+        path.write_bytes(b"x")
+        quarantine(path, "cam", f"test {i}")
+    kept = quarantined(tmp_path)
+    assert len(kept) == MAX_FILES
+    assert [p.name.split(".")[0] for p in kept] == [f"chunk-{i:09d}" for i in range(3, MAX_FILES + 3)]
+    assert all(p.with_name(p.name + ".reason.txt").exists() for p in kept)
