@@ -12,9 +12,19 @@ class EngineError(VigilError):
 
 
 @dataclass(frozen=True, slots=True)
+class Gap:
+    """A hole inside the retained video: chunks that were refused (quarantined) or lost on disk."""
+
+    start: float  # Unix seconds of the last frame before the hole
+    end: float  # Unix seconds of the first frame after it
+    chunks: int  # chunks missing
+
+
+@dataclass(frozen=True, slots=True)
 class TimeRange:
     start: float  # Unix seconds of the first frame seen
     end: float  # Unix seconds of the last frame seen
+    gaps: tuple[Gap, ...] = ()  # holes between start and end that were not seen, oldest first
 
 
 @dataclass(frozen=True, slots=True)

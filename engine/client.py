@@ -15,6 +15,7 @@ from config.engine import EngineSettings
 from engine import metrics
 from engine.api import EngineCameraStatus, EngineError, TextAnswer, YesNoAnswer
 from engine.intake import Intake
+from engine.intake_store import load_pending, save_pending
 from engine.protocols import StreamModel
 from engine.scheduler import JobQueue
 from engine.worker import AskJob, AskKind, EngineWorker
@@ -48,6 +49,9 @@ class EngineClient:
         self._model = model
         # queued frames are shrunk to twice the model's input side: bounded memory, the model still resizes itself
         self._intake = Intake(self.settings.fps, 2 * model.spec.image_size)
+        if self._persists():
+            for camera_id, frames in load_pending(self._cache_root).items():
+                self._intake.put_back(camera_id, frames)
         self._worker = EngineWorker(model, self.settings, self._cache_root, self._queue)
         self._worker.start()
         log.info("engine.started", fingerprint=model.spec.fingerprint, persist=self.settings.persist)
@@ -65,7 +69,13 @@ class EngineClient:
         self._queue.close()
         if self._worker is not None:
             self._worker.join()
+        if self._intake is not None and self._persists():  # frames short of a group wait on disk for the next start
+            for camera_id, frames in self._intake.take_pending().items():
+                save_pending(self._cache_root, camera_id, frames)
         log.info("engine.stopped")
+
+    def _persists(self) -> bool:
+        return self.settings.persist
 
     def submit(self, frame: Frame) -> None:
         """Hand a frame to the engine; never blocks, never raises on overload (drops are counted by policy)."""

@@ -37,6 +37,10 @@ class FpsSampler:
         self._due = due + period if on_grid and due is not None else t + period
         return True
 
+    def resume_after(self, t: float) -> None:
+        """Continue as if the frame at `t` was the last one kept (frames taken back after a restart)."""
+        self._due = t + self._period
+
 
 @dataclass(frozen=True, slots=True)
 class PendingGroup:
@@ -92,6 +96,23 @@ class Intake:
                 return None
             done, cam.frames = cam.frames, []
         return PendingGroup(frame.camera_id, tuple(image for _, image in done), done[0][0], done[-1][0])
+
+    def take_pending(self) -> dict[str, list[tuple[float, npt.NDArray[np.uint8]]]]:
+        """Remove and return every camera's kept frames that do not make a group yet (at stop)."""
+        with self._lock:
+            out = {cid: cam.frames for cid, cam in self._cameras.items() if cam.frames}
+            for cam in self._cameras.values():
+                cam.frames = []
+        return out
+
+    def put_back(self, camera_id: str, frames: list[tuple[float, npt.NDArray[np.uint8]]]) -> None:
+        """Take back frames saved at the last stop: they start the camera's next group (at start, before frames)."""
+        if not frames:
+            return
+        with self._lock:
+            cam = self._cameras.setdefault(camera_id, _Camera(FpsSampler(self._fps)))
+            cam.frames = list(frames[: FRAMES_PER_GROUP - 1]) + cam.frames
+            cam.sampler.resume_after(frames[-1][0])
 
     def counts(self, camera_id: str) -> tuple[int, int]:
         """(frames submitted, frames dropped as above fps) for a camera."""

@@ -27,3 +27,10 @@ GROUPS_DROPPED = Counter(
     "vigil_engine_groups_dropped_total", "4-frame groups dropped by a named policy", ["camera_id", "policy"]
 )
 FRAMES = Counter("vigil_engine_frames_total", "Frames submitted to the engine, by outcome", ["camera_id", "outcome"])
+CHUNKS_QUARANTINED = Counter(
+    "vigil_engine_chunks_quarantined_total", "Chunk files refused (corrupt, foreign) and moved aside", ["camera_id"]
+)
+GAP_CHUNKS = Gauge(
+    "vigil_engine_cache_gap_chunks", "Chunks missing inside the camera's retained video (quarantined or lost)",
+    ["camera_id"],
+)

@@ -12,6 +12,7 @@ import torch
 
 from engine.api import TimeRange
 from engine.chunk_rule import prefill_context
+from engine.gaps import gaps_in, seen_of
 from engine.kvstore import KVStore
 from engine.layers import lm_dims, run_layers, scratch_from
 from engine.masks import causal_after
@@ -43,7 +44,7 @@ class SessionShape:
 class ChunkSink(Protocol):
     """Where chunks go besides memory (persist.ChunkFiles); deletes follow retention."""
 
-    def write(self, record: ChunkRecord, epoch: float, sealed: bool = True) -> None: ...
+    def write(self, record: ChunkRecord, epoch: float, sealed: bool = True, groups_encoded: int = 0) -> None: ...
 
     def delete(self, seq: int) -> None: ...
 
@@ -90,6 +91,7 @@ class StreamSession:
         """Continue a stream from disk: sealed chunks into the store (same pooling and retention as live), the open
         chunk (written at shutdown) as the chunk to keep filling."""
         self.epoch = restored.epoch
+        self.groups_encoded = restored.groups_encoded
         for rec in restored.sealed:
             self._drop(self.store.add(rec))
         newest = restored.open or (restored.sealed[-1] if restored.sealed else None)
@@ -102,7 +104,9 @@ class StreamSession:
             self._open.add(rec.k, rec.v, list(rec.layout.ts_lens), rec.rel, rec.t_first, rec.t_last)
             if self._open.groups >= self.shape.chunk_groups:  # chunk_groups shrank since it was written
                 self.seal()
-        self._log.info("engine.session_restored", chunks=len(self.store), open_groups=self._open.groups)
+        gaps = gaps_in(self.views())
+        self._log.info("engine.session_restored", chunks=len(self.store), open_groups=self._open.groups,
+                       groups_encoded=self.groups_encoded, gaps=len(gaps), missing_chunks=sum(g.chunks for g in gaps))
 
     @property
     def open_chunk(self) -> OpenChunk:
@@ -178,7 +182,7 @@ class StreamSession:
         if self._sink is None or self.epoch is None:
             return
         try:
-            self._sink.write(record, self.epoch, sealed)
+            self._sink.write(record, self.epoch, sealed, self.groups_encoded)
         except OSError as exc:
             self._log.warning("engine.chunk_not_persisted", chunk_seq=record.seq, error=str(exc),
                               hint="check free space and permissions of the state directory")
@@ -201,9 +205,8 @@ class StreamSession:
         return self.store.nbytes() + sum(t.numel() * t.element_size() for t in (open_k, open_v))
 
     def seen(self) -> TimeRange | None:
-        """Wall-clock range of the video the cache holds."""
-        chunks = self.views()
-        return TimeRange(chunks[0].t_first, chunks[-1].t_last) if chunks else None
+        """Wall-clock range of the video the cache holds, with the holes inside it."""
+        return seen_of(self.views())
 
     def views(self) -> list[ChunkRecord]:
         """Every retained chunk, oldest first, with the open tail last (what a question can see)."""

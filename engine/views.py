@@ -16,6 +16,7 @@ import torch
 from transformers import Qwen2ForCausalLM
 
 from engine.api import TimeRange
+from engine.gaps import gaps_in
 from engine.layers import ScratchKV
 from engine.records import ChunkRecord
 from engine.rope import rope_tables, rotate
@@ -84,7 +85,7 @@ def build_view(
         if chosen is not rec:
             picked.append(rec.seq)
     k, v, length = _rotated(lm, parts, spare)
-    seen = TimeRange(records[0].t_first, records[-1].t_last)
+    seen = TimeRange(records[0].t_first, records[-1].t_last, gaps_in(records))
     return QuestionView(k, v, length, tuple(dense), tuple(sparse), tuple(picked), seen)
 
 

@@ -64,8 +64,8 @@ class _CameraSink:
     def __init__(self, files: ChunkFiles, tier: DenseTier) -> None:
         self.files, self.tier = files, tier
 
-    def write(self, record: ChunkRecord, epoch: float, sealed: bool = True) -> None:
-        self.files.write(record, epoch, sealed)
+    def write(self, record: ChunkRecord, epoch: float, sealed: bool = True, groups_encoded: int = 0) -> None:
+        self.files.write(record, epoch, sealed, groups_encoded)
 
     def delete(self, seq: int) -> None:
         self.files.delete(seq)
@@ -211,6 +211,7 @@ class EngineWorker:
         self._stats[session.camera_id] = stats
         metrics.KV_TOKENS.labels(session.camera_id).set(tokens)
         metrics.KV_BYTES.labels(session.camera_id).set(nbytes)
+        metrics.GAP_CHUNKS.labels(camera).set(sum(gap.chunks for gap in stats.seen.gaps) if stats.seen else 0)
 
     def _checkpoint_all(self) -> None:
         for session in self._sessions.values():

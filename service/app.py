@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from config.checks import advisories
+from config.errors import VigilError
 from config.settings import VigilSettings
 from ingest.status import CameraStatus
 from service.embedded_redis import EmbeddedRedis
@@ -20,6 +21,10 @@ from service.logging import configure_logging
 
 log = structlog.get_logger(__name__)
 RUNTIME_FILE = "run/service.json"
+
+
+class StateDirInUse(VigilError):
+    """Another live `vigil run` already uses this state directory."""
 
 
 class Service:
@@ -52,6 +57,7 @@ class Service:
 
         check_bind(self.settings)  # before anything starts: a public bind without a token is refused
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._check_run_file()
         self.redis_url = await self._start_redis()
         self.http_port = await start_parts(self, self._stack)
         self._write_runtime_file()
@@ -60,9 +66,26 @@ class Service:
         if self.settings.redis.url is not None:
             return self.settings.redis.url.get_secret_value()
         server = EmbeddedRedis(self.state_dir / "redis")
-        await asyncio.to_thread(server.start)
+        await asyncio.to_thread(server.clear_stale)
+        server.spawn()  # on the loop's thread: the server's parent-death signal follows the spawning thread
         self._stack.push_async_callback(asyncio.to_thread, server.stop)  # waits for the process: off the loop
+        await asyncio.to_thread(server.wait_ready)
         return server.url
+
+    def _check_run_file(self) -> None:
+        """Refuse to share the state directory with a live service; a run file left by a dead one is stale."""
+        pid = read_runtime(self.state_dir).get("pid")
+        if pid is None or int(pid) == os.getpid():
+            return
+        try:
+            cmdline = Path(f"/proc/{int(pid)}/cmdline").read_bytes()
+        except OSError:
+            cmdline = b""
+        if b"vigil" in cmdline:
+            raise StateDirInUse(f"another `vigil run` (pid {pid}) uses state_dir {self.state_dir}: stop it first, "
+                                "or give this service its own state_dir")
+        log.warning("service.stale_run_file", pid=pid, state_dir=str(self.state_dir),
+                    note="the previous service ended without stopping (killed?); its embedded Redis is checked next")
 
     def _write_runtime_file(self) -> None:
         # `vigil alerts tail` and `vigil ask` find the embedded Redis and the API through this file.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import sys
 from datetime import datetime
 from typing import Any
@@ -61,6 +63,9 @@ def format_answer(data: dict[str, Any]) -> str:
     answer = f"P(yes) = {data['p_yes']:.3f}" if data.get("p_yes") is not None else str(data.get("text"))
     seen = data["seen"]
     lines = [answer, f"saw {_clock(seen['start'])} - {_clock(seen['end'])}, answered in {data['latency_ms']:.0f} ms"]
+    for gap in seen.get("gaps") or []:
+        lines.append(f"not seen: {_clock(gap['start'])} - {_clock(gap['end'])} ({gap['chunks']} chunk(s) of the "
+                     "cache were refused on restore; see the engine's quarantine folder)")
     if data.get("model_note"):
         lines.append(f"note: {data['model_note']}")
     return "\n".join(lines)
@@ -78,8 +83,24 @@ async def alerts_tail(settings: VigilSettings, group: str | None, as_json: bool,
     if not url:
         raise ServiceUnreachable(f"no Redis to read: redis.url is unset and no service is running on "
                                  f"state_dir {settings.state_dir} (start it with `vigil run`)")
-    sys.stderr.write(f"following {settings.redis.stream} on {redact_url(url)}\n")
-    await tail(url, settings.redis.stream, group=group, as_json=as_json, out=sys.stdout, count=count)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C ends the loop between two reads: no command is cut off
+        loop.add_signal_handler(sig, stop.set)
+    following = asyncio.create_task(tail(url, settings.redis.stream, group=group, as_json=as_json, out=sys.stdout,
+                                         count=count, stop=stop, ready=ready))
+    await _say_when_following(ready, following, f"following {settings.redis.stream} on {redact_url(url)}\n")
+    await following
     return 0
+
+
+async def _say_when_following(ready: asyncio.Event, following: asyncio.Task[None], line: str) -> None:
+    """Tell stderr once the tail follows the stream (a script may wait for this line), unless it ended first."""
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait([waiting, following], return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if ready.is_set():
+        sys.stderr.write(line)
+        sys.stderr.flush()
 
 

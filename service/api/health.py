@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
 
 from service.api.deps import Ctx
 from service.api.schemas import TINY_NOTE, InfoView, LimitsView, ReadyView
 
 public = APIRouter(tags=["health"])
 router = APIRouter(tags=["health"])
+PING_TIMEOUT_S = 1.0  # a Redis that does not answer a PING within this is reported down
 
 
 @public.get("/healthz")
@@ -23,11 +26,26 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=ReadyView, responses={503: {"model": ReadyView}})
 async def readyz(ctx: Ctx) -> JSONResponse:
-    """Ready when the engine is loaded (or disabled) and alerts can be delivered (Redis, or the outbox)."""
-    redis_ok = ctx.redis_ready()
-    view = ReadyView(ready=redis_ok, engine="disabled" if ctx.engine is None else "loaded", redis=redis_ok,
-                     reason="" if redis_ok else "Redis is unreachable and the outbox is not taking events")
-    return JSONResponse(view.model_dump(), status_code=200 if redis_ok else 503)
+    """Ready when the engine is loaded (or disabled) and alerts can be delivered: to Redis, or to the on-disk
+    outbox while Redis is away. `redis` is whether Redis answers a PING now, whatever the outbox does."""
+    redis_up = await _pings(ctx)
+    ready = redis_up or ctx.alerts_deliverable()
+    if redis_up:
+        reason = ""
+    elif ready:
+        reason = "Redis is unreachable; alerts go to the on-disk outbox and are delivered when it returns"
+    else:
+        reason = "Redis is unreachable and the outbox is not taking events (full)"
+    view = ReadyView(ready=ready, engine="disabled" if ctx.engine is None else "loaded", redis=redis_up, reason=reason)
+    return JSONResponse(view.model_dump(), status_code=200 if ready else 503)
+
+
+async def _pings(ctx: Ctx) -> bool:
+    try:
+        async with asyncio.timeout(PING_TIMEOUT_S):
+            return bool(await ctx.redis.ping())
+    except (RedisError, OSError, TimeoutError):
+        return False
 
 
 @router.get("/metrics", response_class=Response)

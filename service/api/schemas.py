@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.api import TimeRange
+
 TINY_NOTE = "tiny — untrained, mechanics only"
 
 
@@ -13,9 +15,21 @@ class Wire(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class GapView(Wire):
+    start: float = Field(description="Unix seconds of the last frame before the hole")
+    end: float = Field(description="Unix seconds of the first frame after the hole")
+    chunks: int = Field(description="chunks of the cache missing there (refused on restore and quarantined, or lost)")
+
+
 class TimeRangeView(Wire):
     start: float = Field(description="Unix seconds of the first frame the answer saw")
     end: float = Field(description="Unix seconds of the last frame the answer saw")
+    gaps: list[GapView] = Field(default_factory=list, description="holes between start and end that were not seen")
+
+    @classmethod
+    def of(cls, seen: TimeRange) -> TimeRangeView:
+        gaps = [GapView(start=g.start, end=g.end, chunks=g.chunks) for g in seen.gaps]
+        return cls(start=seen.start, end=seen.end, gaps=gaps)
 
 
 class AskRequest(Wire):
@@ -45,6 +59,7 @@ class EngineView(Wire):
     frames_in: int
     groups_dropped: int
     seen: TimeRangeView | None
+    gaps: list[GapView] = Field(description="holes in the cached video (quarantined or lost chunks), oldest first")
 
 
 class RuleView(Wire):
@@ -87,10 +102,10 @@ class InfoView(Wire):
 
 
 class ReadyView(Wire):
-    ready: bool
+    ready: bool = Field(description="the engine is loaded (or disabled) and alerts can be delivered")
     engine: Literal["loaded", "disabled"]
-    redis: bool
-    reason: str
+    redis: bool = Field(description="Redis answered a PING just now (alerts may still be ready via the outbox)")
+    reason: str = Field(description="why Redis is not used now, and where alerts go meanwhile; empty when it is")
 
 
 class AlertList(Wire):

@@ -105,6 +105,9 @@ function showAnswer(output, answer) {
   output.append(el("div", "value", value));
   const seen = `saw ${clock(answer.seen.start)}–${clock(answer.seen.end)} · ${Math.round(answer.latency_ms)} ms`;
   output.append(el("div", "meta", `${seen} · model ${answer.model}`));
+  for (const gap of answer.seen.gaps || []) {
+    output.append(el("div", "caveat", `not seen: ${clock(gap.start)}–${clock(gap.end)} (${gap.chunks} chunk(s) refused on restore)`));
+  }
   // The tiny preset has random weights: its answers must never read as detections.
   if (answer.model_note) output.append(el("div", "caveat", answer.model_note));
 }

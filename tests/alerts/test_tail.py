@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 
 from alerts.event import EventType
 from alerts.history import read_alerts
 from alerts.publisher import AlertPublisher
 from alerts.tail import format_event, tail
-from service.embedded_redis import EmbeddedRedis
+from service.embedded_redis import EmbeddedRedis, free_port
 from tests.alerts.helpers import T, event, redis_settings
 
 
@@ -29,22 +31,24 @@ async def publish(url: str, tmp_path: Path, *numbers: int, camera: str = "line1"
 
 async def test_tail_from_now_prints_only_new_events_as_json(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
     await publish(redis_server.url, tmp_path, 1)  # already there: not printed
-    out = io.StringIO()
-    following = asyncio.create_task(tail(redis_server.url, "vigil:alerts", as_json=True, out=out, count=2))
-    await asyncio.sleep(0.3)
+    out, ready = io.StringIO(), asyncio.Event()
+    following = asyncio.create_task(tail(redis_server.url, "vigil:alerts", as_json=True, out=out, count=2,
+                                         ready=ready))
+    await asyncio.wait_for(ready.wait(), 30)
     await publish(redis_server.url, tmp_path, 2, 3)
-    await asyncio.wait_for(following, 10)
+    await asyncio.wait_for(following, 30)
     assert [json.loads(line)["event_id"] for line in out.getvalue().splitlines()] == [
         event(2).event_id, event(3).event_id]
 
 
 async def test_group_consumer_resumes_after_what_it_acknowledged(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
-    first, second = io.StringIO(), io.StringIO()
-    reading = asyncio.create_task(tail(redis_server.url, "vigil:alerts", group="ops", out=first, count=2))
-    await asyncio.sleep(0.3)
+    first, second, ready = io.StringIO(), io.StringIO(), asyncio.Event()
+    reading = asyncio.create_task(tail(redis_server.url, "vigil:alerts", group="ops", out=first, count=2,
+                                       ready=ready))
+    await asyncio.wait_for(ready.wait(), 30)
     await publish(redis_server.url, tmp_path, 1, 2, 3)
-    await asyncio.wait_for(reading, 10)
-    await asyncio.wait_for(tail(redis_server.url, "vigil:alerts", group="ops", out=second, count=1), 10)
+    await asyncio.wait_for(reading, 30)
+    await asyncio.wait_for(tail(redis_server.url, "vigil:alerts", group="ops", out=second, count=1), 30)
     assert [line.split(" id=")[1].split()[0] for line in first.getvalue().splitlines()] == [
         event(1).id, event(2).id]
     assert event(3).id in second.getvalue()
@@ -75,3 +79,35 @@ async def test_read_alerts_filters_newest_first(redis_server: EmbeddedRedis, tmp
     assert [e.id for e in everything] == [event(n, c).id for n, c in
                                           ((5, "line2"), (4, "line2"), (3, "line1"), (2, "line1"), (1, "line1"))]
     assert [e.id for e in line1] == [event(3).id, event(2).id] and none == [] and future == []
+
+
+async def until(probe: Callable[[], bool], timeout_s: float = 60) -> None:
+    """Wait for a condition (a guard against a hang, not a timing assertion)."""
+    async with asyncio.timeout(timeout_s):
+        while not probe():
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("group", [None, "ops"])
+async def test_tail_reconnects_when_redis_goes_away_and_resumes_where_it_was(tmp_path: Path,
+                                                                            group: str | None) -> None:
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port(), appendonly=True)
+    server.start()
+    out, err, ready = io.StringIO(), io.StringIO(), asyncio.Event()
+    following = asyncio.create_task(tail(server.url, "vigil:alerts", group=group, as_json=True, out=out, count=3,
+                                         ready=ready, err=err))
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        await publish(server.url, tmp_path, 1)
+        await until(lambda: len(out.getvalue().splitlines()) == 1)
+        await asyncio.to_thread(server.stop)  # "Connection closed by server"
+        await until(lambda: "reconnecting" in err.getvalue())
+        await asyncio.to_thread(server.start)  # same port, same append-only file
+        await publish(server.url, tmp_path, 2, 3)
+        await asyncio.wait_for(following, 60)
+    finally:
+        following.cancel()
+        server.stop()
+    assert [json.loads(line)["event_id"] for line in out.getvalue().splitlines()] == [
+        event(n).event_id for n in (1, 2, 3)]
+    assert following.exception() is None

@@ -12,6 +12,7 @@ from config.engine import EngineSettings
 from engine.client import EngineClient
 from engine.model import VideoXL2
 from engine.persist import ChunkFiles
+from engine.quarantine import quarantined
 from engine.session import StreamSession
 from ingest.frame import Frame
 from tests.engine.stream_helpers import T0, frames, shape, streamed
@@ -66,7 +67,7 @@ def _files(model: VideoXL2, root: Path, fingerprint: str | None = None) -> Chunk
     return ChunkFiles(root, "cam", fingerprint or model.spec.fingerprint, torch.device("cpu"))
 
 
-def test_a_corrupt_or_torn_chunk_file_is_refused_with_a_warning(tiny_model: VideoXL2, tmp_path: Path) -> None:
+def test_a_corrupt_or_torn_chunk_file_is_quarantined_with_a_warning(tiny_model: VideoXL2, tmp_path: Path) -> None:
     streamed(tiny_model, 8, sink=_files(tiny_model, tmp_path), chunk_groups=2, window=1)
     flipped, torn = _files(tiny_model, tmp_path).path(1), _files(tiny_model, tmp_path).path(2)
     data = bytearray(flipped.read_bytes())
@@ -76,9 +77,12 @@ def test_a_corrupt_or_torn_chunk_file_is_refused_with_a_warning(tiny_model: Vide
     with capture_logs() as logs:
         restored = _files(tiny_model, tmp_path).restore()
     assert restored is not None and [r.seq for r in restored.sealed] == [0, 3]
-    reasons = [e["reason"] for e in logs if e["event"] == "engine.chunk_file_discarded"]
+    reasons = [e["reason"] for e in logs if e["event"] == "engine.chunk_file_quarantined"]
     assert len(reasons) == 2 and "checksum" in reasons[0] and "torn" in reasons[1]
     assert not flipped.exists() and not torn.exists()
+    moved = quarantined(tmp_path)  # the evidence is kept, each file with its reason beside it
+    assert [p.name.rsplit(".", 1)[0] for p in moved] == [flipped.name, torn.name]
+    assert "checksum" in moved[0].with_name(moved[0].name + ".reason.txt").read_text()
 
 
 def test_chunks_of_another_model_are_refused_never_loaded(tiny_model: VideoXL2, tmp_path: Path) -> None:
@@ -86,8 +90,9 @@ def test_chunks_of_another_model_are_refused_never_loaded(tiny_model: VideoXL2, 
     with capture_logs() as logs:
         restored = _files(tiny_model, tmp_path).restore()
     assert restored is None
-    refused = [e for e in logs if e["event"] == "engine.chunk_file_discarded"]
+    refused = [e for e in logs if e["event"] == "engine.chunk_file_quarantined"]
     assert len(refused) == 3 and all("0123456789abcdef" in e["reason"] for e in refused)
+    assert len(quarantined(tmp_path)) == 3
     session = StreamSession("cam", tiny_model, shape(chunk_groups=2, window=1), None, restored)
     assert len(session.store) == 0 and session.epoch is None
 

@@ -26,7 +26,7 @@ async def test_rtsp_camera_delivers_frames_at_the_target_fps(rtsp_server: RtspSe
     manager = IngestManager([camera("cam", source, fps=5.0)], None, StatusLog())
     manager.start()
     try:
-        assert wait_until(lambda: manager.buffer("cam").next_seq >= 20, 20)
+        assert wait_until(lambda: manager.buffer("cam").next_seq >= 20, 60)
     finally:
         await manager.stop()
     frames = manager.buffer("cam").since(0)
@@ -45,12 +45,12 @@ async def test_server_crash_moves_camera_to_backoff_and_restart_brings_frames_ba
     manager = IngestManager([camera("cam", rtsp(rtsp_server.url()), fps=2.0)], None, statuses)
     manager.start()
     try:
-        assert wait_until(lambda: manager.buffer("cam").next_seq >= 2, 20)
+        assert wait_until(lambda: manager.buffer("cam").next_seq >= 2, 60)
         rtsp_server.kill()
-        assert wait_until(lambda: "backoff" in statuses.states("cam"), 10)
+        assert wait_until(lambda: "backoff" in statuses.states("cam"), 60)
         before = manager.buffer("cam").next_seq
         rtsp_server.start()
-        assert wait_until(lambda: manager.buffer("cam").next_seq >= before + 2, 20)
+        assert wait_until(lambda: manager.buffer("cam").next_seq >= before + 2, 60)
     finally:
         await manager.stop()
     states = statuses.states("cam")
@@ -68,9 +68,9 @@ async def test_camera_whose_server_is_absent_at_start_is_retried_until_it_appear
     manager = IngestManager([camera("cam", rtsp(server.url()), fps=2.0)], None, statuses)
     manager.start()
     try:
-        assert wait_until(lambda: statuses.states("cam").count("backoff") >= 2, 10)
+        assert wait_until(lambda: statuses.states("cam").count("backoff") >= 2, 60)
         server.start()
-        assert wait_until(lambda: manager.buffer("cam").next_seq >= 1, 20)
+        assert wait_until(lambda: manager.buffer("cam").next_seq >= 1, 60)
     finally:
         await manager.stop()
         server.stop()
@@ -94,9 +94,9 @@ async def test_bad_urls_give_clear_errors_and_status_events_while_other_cameras_
     manager.start()
     try:
         bad = ("wrong-port", "wrong-host", "wrong-path", "no-video")
-        assert wait_until(lambda: all("backoff" in statuses.states(c) for c in bad), 15)
+        assert wait_until(lambda: all("backoff" in statuses.states(c) for c in bad), 60)
         good_seen = manager.buffer("good").next_seq
-        assert wait_until(lambda: manager.buffer("good").next_seq >= good_seen + 2, 10)
+        assert wait_until(lambda: manager.buffer("good").next_seq >= good_seen + 2, 60)
     finally:
         await manager.stop()
     reasons = {c: next(e.reason for e in statuses.of(c) if e.state.value == "backoff") for c in bad}
@@ -111,23 +111,28 @@ async def test_bad_urls_give_clear_errors_and_status_events_while_other_cameras_
 
 async def test_a_hung_server_marks_the_camera_stalled_then_the_watchdog_restarts_it(rtsp_server: RtspServer) -> None:
     statuses = StatusLog()
-    manager = IngestManager([camera("cam", rtsp(rtsp_server.url()), fps=2.0, watchdog_s=2.0)], None, statuses)
+    # stalled after 2 s of silence (half the watchdog), the connection ended after 4-6 s: by the watchdog or by
+    # FFmpeg's read timeout, whichever comes first on a loaded machine; both reasons are right
+    source = rtsp(rtsp_server.url(), read_timeout_s=6)
+    manager = IngestManager([camera("cam", source, fps=2.0, watchdog_s=4.0)], None, statuses)
     pid = rtsp_server._proc.pid  # type: ignore[union-attr]
     manager.start()
     try:
-        assert wait_until(lambda: manager.buffer("cam").next_seq >= 1, 20)
+        assert wait_until(lambda: manager.buffer("cam").next_seq >= 1, 60)
         os.kill(pid, signal.SIGSTOP)  # the camera hangs: TCP stays open, nothing arrives
         try:
-            assert wait_until(lambda: "backoff" in statuses.states("cam"), 10)
+            assert wait_until(lambda: "stalled" in statuses.states("cam"), 60)
+            assert wait_until(lambda: "backoff" in statuses.states("cam"), 60)
         finally:
             os.kill(pid, signal.SIGCONT)
         before = manager.buffer("cam").next_seq
-        assert wait_until(lambda: manager.buffer("cam").next_seq > before, 20)
+        assert wait_until(lambda: manager.buffer("cam").next_seq > before, 60)
     finally:
         await manager.stop()
     states = statuses.states("cam")
     backoff = states.index("backoff")
     assert states[backoff - 1] == "stalled" and states[backoff + 1:backoff + 3] == ["connecting", "streaming"]
-    assert "no answer in time" in statuses.of("cam")[backoff].reason
+    reason = statuses.of("cam")[backoff].reason
+    assert "no answer in time" in reason or "watchdog_s 4" in reason, reason
     assert manager.status("cam").stalls >= 1
     assert np.isfinite(manager.stats("cam").sampled_fps)

@@ -23,7 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from config.settings import VigilSettings
-from engine.api import EngineCameraStatus, EngineError, TextAnswer, TimeRange, YesNoAnswer
+from engine.api import EngineCameraStatus, EngineError, Gap, TextAnswer, TimeRange, YesNoAnswer
 from ingest.errors import BadOffer, NotRetained
 from ingest.frame import Frame
 from ingest.stats import IngestStats
@@ -144,12 +144,13 @@ class FakeEngine:
     def __init__(self) -> None:
         self.questions: list[tuple[str, tuple[str, ...], float | None]] = []
         self.delay_s = 0.0
+        self.gaps: tuple[Gap, ...] = ()  # holes the cache reports (chunks quarantined on restore)
 
     async def ask_yes_no(self, camera_id: str, questions: list[str], window_s: float | None = None) -> YesNoAnswer:
         self._check(camera_id)
         self.questions.append((camera_id, tuple(questions), window_s))
         await asyncio.sleep(self.delay_s)
-        seen = TimeRange(time.time() - (window_s or 30), time.time())
+        seen = TimeRange(time.time() - (window_s or 30), time.time(), self.gaps)
         return YesNoAnswer(camera_id, tuple(questions), tuple(0.25 for _ in questions), seen, 12.5)
 
     async def ask_text(self, camera_id: str, question: str, max_tokens: int = 64,
@@ -162,7 +163,7 @@ class FakeEngine:
         if camera_id != "line1":
             return None
         return EngineCameraStatus(camera_id, 40, 10, 0, 2, 1300, 2_600_000, 0.4, TimeRange(time.time() - 20,
-                                                                                           time.time()))
+                                                                                           time.time(), self.gaps))
 
     def _check(self, camera_id: str) -> None:
         if camera_id != "line1":
@@ -181,13 +182,13 @@ class Parts:
     footage: FakeFootage = field(default_factory=FakeFootage)
     engine: FakeEngine = field(default_factory=FakeEngine)
     rules: FakeRules = field(default_factory=FakeRules)
-    redis_ok: bool = True
+    outbox_ok: bool = True
 
 
 def make_context(vigil: VigilSettings, redis: Redis, parts: Parts) -> ServiceContext:
     engine = parts.engine if vigil.engine.enabled else None
     return ServiceContext(vigil, parts.ingest, parts.footage, engine, parts.rules,  # type: ignore[arg-type]
-                          redis, redis_ready=lambda: parts.redis_ok)
+                          redis, alerts_deliverable=lambda: parts.outbox_ok)
 
 
 def unused_redis() -> Redis:

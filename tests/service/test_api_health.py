@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from redis.asyncio import Redis
+
+from service.embedded_redis import EmbeddedRedis
 from tests.service.api_fakes import Parts, api_client, settings
 
 
-async def test_healthz_is_up_and_readyz_follows_redis_or_outbox() -> None:
+async def test_readyz_reports_redis_truthfully_and_stays_ready_while_the_outbox_takes_alerts(
+        redis_server: EmbeddedRedis) -> None:
     parts = Parts()
-    async with api_client(settings(), parts=parts) as (client, _):
-        ready = await client.get("/readyz")
-        parts.redis_ok = False
-        not_ready = await client.get("/readyz")
+    async with api_client(settings(), redis=Redis.from_url(redis_server.url), parts=parts) as (client, _):
+        up = await client.get("/readyz")
+        redis_server.stop()
+        away = await client.get("/readyz")
+        parts.outbox_ok = False
+        full = await client.get("/readyz")
         health = await client.get("/healthz")
-    assert (ready.status_code, ready.json()["engine"], ready.json()["redis"]) == (200, "loaded", True)
-    assert not_ready.status_code == 503 and "Redis is unreachable" in not_ready.json()["reason"]
+    assert (up.status_code, up.json()["engine"], up.json()["redis"], up.json()["reason"]) == (200, "loaded", True, "")
+    assert (away.status_code, away.json()["redis"], away.json()["ready"]) == (200, False, True)
+    assert "outbox" in away.json()["reason"]
+    assert (full.status_code, full.json()["redis"], full.json()["ready"]) == (503, False, False)
+    assert "Redis is unreachable" in full.json()["reason"]
     assert health.status_code == 200
 
 

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -53,12 +54,34 @@ def wait_for_jam_to_end(running: Running, timeout_s: float = 120) -> list[AlertE
     return jam_events(url)
 
 
-def stop_tail(tail: subprocess.Popen[str]) -> list[AlertEvent]:
-    """Ctrl-C `vigil alerts tail`; it exits cleanly and has printed one JSON event per line."""
-    tail.send_signal(signal.SIGINT)
-    out, err = tail.communicate(timeout=30)
-    assert tail.returncode == 0 and "Traceback" not in err, err
-    return [AlertEvent.from_json(line) for line in out.splitlines()]
+class Tail:
+    """`vigil alerts tail --json` as a consumer group created at the stream's start (so it sees every event, however
+    late it starts); a thread collects its lines, so the test waits on what it printed, never on a timer."""
+
+    def __init__(self, config: Path, redis_url: str) -> None:
+        with redis.Redis.from_url(redis_url) as client:
+            client.xgroup_create("vigil:alerts", "e2e", id="0", mkstream=True)
+        self.process = subprocess.Popen([str(VIGIL), "alerts", "tail", "--json", "--group", "e2e", "--config",
+                                         str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def events(self) -> list[AlertEvent]:
+        return [AlertEvent.from_json(line) for line in list(self.lines)]
+
+    def stop(self) -> list[AlertEvent]:
+        """Ctrl-C; it exits cleanly and has printed one JSON event per line."""
+        self.process.send_signal(signal.SIGINT)
+        _, err = self.process.communicate(timeout=60)
+        self._reader.join(timeout=60)
+        assert self.process.returncode == 0 and "Traceback" not in err, err
+        return self.events()
 
 
 def ask(base: str) -> dict[str, Any]:
@@ -73,6 +96,11 @@ def engine_settled(base: str) -> bool:
     view = httpx.get(f"{base}/api/cameras/line1", timeout=10).json()
     engine = view["engine"]
     return view["badge"] != "streaming" and engine is not None and engine["lag_s"] == 0
+
+
+def scored_since(base: str, t: float) -> bool:
+    scores = httpx.get(f"{base}/api/cameras/line1/scores", timeout=10).json()
+    return any(point[0] >= t for points in scores.values() for point in points)
 
 
 def port_open(port: int) -> bool:
@@ -107,11 +135,12 @@ def test_vigil_run_with_an_rtsp_camera_alerts_answers_serves_footage_and_restart
     config, state = write_config(tmp_path, data), tmp_path / "state"
 
     with vigil_run(config, port, state) as running:
-        tail = subprocess.Popen([str(VIGIL), "alerts", "tail", "--json", "--config", str(config)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tail = Tail(config, running.runtime()["redis_url"])
         started, ended = wait_for_jam_to_end(running)
-        tailed = stop_tail(tail)
-        assert [e.event_id for e in tailed if e.rule == "conveyor_jam"] == [started.event_id, ended.event_id]
+        wanted = [started.event_id, ended.event_id]
+        assert wait_until(lambda: [e.event_id for e in tail.events() if e.rule == "conveyor_jam"] == wanted, 60)
+        tailed = tail.stop()
+        assert [e.event_id for e in tailed if e.rule == "conveyor_jam"] == wanted
         cli = subprocess.run([str(VIGIL), "ask", "line1", QUESTION["question"], "--yes-no", "--config", str(config)],
                              capture_output=True, text=True, timeout=120)
         assert cli.returncode == 0 and cli.stdout.startswith("P(yes) = "), cli.stderr
@@ -135,8 +164,10 @@ def test_vigil_run_with_an_rtsp_camera_alerts_answers_serves_footage_and_restart
     assert not port_open(redis_port), "the embedded redis-server outlived vigil run"
 
     with vigil_run(config, port, state, log_name="vigil-2.log") as again:
+        restarted = time.time()
         after = ask(again.base)
-        time.sleep(3)  # a few rule ticks on the restored state
+        # rules have run on the restored state (the question rule answers from the restored cache)
+        assert wait_until(lambda: scored_since(again.base, restarted), 120, poll_s=0.5), log_tail(again.log_path)
         events = jam_events(again.runtime()["redis_url"])
     assert again.exit_code == 0, log_tail(again.log_path)
     assert (after["p_yes"], after["seen"]) == (pytest.approx(before["p_yes"], abs=1e-6), before["seen"])
