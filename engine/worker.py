@@ -20,7 +20,7 @@ from engine.api import EngineError, TextAnswer, TimeRange, YesNoAnswer
 from engine.asking import ViewPlanner
 from engine.persist import ChunkFiles
 from engine.protocols import StreamModel
-from engine.questions import answer_text, yes_no
+from engine.questions import answer_text
 from engine.records import ChunkRecord, EncodedGroup
 from engine.scheduler import GroupBatch, JobQueue
 from engine.session import SessionShape, StreamSession
@@ -172,8 +172,7 @@ class EngineWorker:
         started = time.perf_counter()
         session.append(encoded)
         metrics.PREFILL_SECONDS.labels(batch.camera_id).observe(time.perf_counter() - started)
-        self._planner.forget(batch.camera_id)
-        self._publish(session)
+        self._publish(session)  # the camera's cached view stays, to be extended by its next question
 
     def _ask(self, job: AskJob) -> None:
         if not job.future.set_running_or_notify_cancel():
@@ -190,13 +189,15 @@ class EngineWorker:
         session = self._sessions.get(job.camera_id)
         if session is None:
             raise EngineError(f"camera {job.camera_id!r} has sent no frames to the engine; check its ingest status")
-        view = self._planner.view(session, job.questions, job.window_s, self._tiers[job.camera_id])
+        # each question on its own selection's view: an answer never depends on the other questions of its batch
+        tier = self._tiers[job.camera_id]
         if job.kind is AskKind.YES_NO:
-            p = yes_no(self.model, view, job.questions)
+            p, view = self._planner.yes_no(session, job.questions, job.window_s, tier)
             answer: YesNoAnswer | TextAnswer = YesNoAnswer(
                 job.camera_id, job.questions, tuple(p), view.seen, _ms_since(job.submitted)
             )
         else:
+            view = self._planner.view(session, job.questions[:1], job.window_s, tier)
             text = answer_text(self.model, view, job.questions[0], job.max_tokens)
             answer = TextAnswer(job.camera_id, job.questions[0], text, view.seen, _ms_since(job.submitted))
         metrics.QUESTION_SECONDS.labels(job.camera_id, job.kind.value).observe(answer.latency_ms / 1000.0)
