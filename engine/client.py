@@ -17,6 +17,7 @@ from engine.api import EngineCameraStatus, EngineError, TextAnswer, YesNoAnswer
 from engine.intake import Intake
 from engine.protocols import StreamModel
 from engine.scheduler import JobQueue
+from engine.startup import check_engine
 from engine.worker import AskJob, AskKind, EngineWorker
 from ingest.frame import Frame
 
@@ -46,6 +47,7 @@ class EngineClient:
             return
         model = self._model or self._load()
         self._model = model
+        check_engine(model, self.settings)  # before any frame: positions within the model's range, no idle setting
         # queued frames are shrunk to twice the model's input side: bounded memory, the model still resizes itself
         self._intake = Intake(self.settings.fps, 2 * model.spec.image_size)
         self._worker = EngineWorker(model, self.settings, self._cache_root, self._queue)

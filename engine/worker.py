@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from concurrent.futures import Future, InvalidStateError
@@ -18,17 +17,17 @@ from config.engine import EngineSettings
 from engine import metrics
 from engine.api import EngineError, TextAnswer, TimeRange, YesNoAnswer
 from engine.asking import ViewPlanner
+from engine.cache_dirs import camera_of, directory_name
 from engine.persist import ChunkFiles
 from engine.protocols import StreamModel
 from engine.questions import answer_text
 from engine.records import ChunkRecord, EncodedGroup
 from engine.scheduler import GroupBatch, JobQueue
-from engine.session import SessionShape, StreamSession
+from engine.session import StreamSession
+from engine.startup import session_shape
 from engine.tier import DenseTier
 
 log = structlog.get_logger(__name__)
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # camera ids become directory names
 
 
 class AskKind(Enum):
@@ -80,9 +79,7 @@ class EngineWorker:
         self.settings = settings
         self._root = cache_root if settings.persist else None
         self._queue = queue
-        self._shape = SessionShape(
-            settings.chunk_groups, settings.window_chunks, settings.dense_chunks, settings.retention_s, settings.fps
-        )
+        self._shape = session_shape(settings)
         self._planner = ViewPlanner(model, settings.top_k)
         self._sessions: dict[str, StreamSession] = {}
         self._tiers: dict[str, DenseTier] = {}
@@ -137,10 +134,14 @@ class EngineWorker:
         if self._root is None or not self._root.is_dir():
             return
         for directory in sorted(p for p in self._root.iterdir() if p.is_dir()):
+            camera_id = camera_of(directory.name)
+            if camera_id is None:
+                log.warning("engine.restore_skipped", directory=str(directory), reason="not a camera's cache directory")
+                continue
             try:
-                self._session(directory.name)
+                self._session(camera_id)
             except Exception:
-                log.exception("engine.restore_failed", camera_id=directory.name)
+                log.exception("engine.restore_failed", camera_id=camera_id)
 
     def _session(self, camera_id: str) -> StreamSession:
         session = self._sessions.get(camera_id)
@@ -148,10 +149,9 @@ class EngineWorker:
             return session
         tier = DenseTier(None, 0)
         sink, restored = None, None
-        if self._root is not None and not _SAFE_ID.match(camera_id):
-            log.warning("engine.cache_not_persisted", camera_id=camera_id, reason="id is not a safe directory name")
-        elif self._root is not None:
-            files = ChunkFiles(self._root / camera_id, camera_id, self.model.spec.fingerprint, self._device())
+        if self._root is not None:  # any camera id has a directory (cache_dirs), so top-k read-back always works
+            directory = self._root / directory_name(camera_id)
+            files = ChunkFiles(directory, camera_id, self.model.spec.fingerprint, self._device())
             tier = DenseTier(files, self.settings.top_k)
             sink, restored = _CameraSink(files, tier), files.restore()
         session = StreamSession(camera_id, self.model, self._shape, sink, restored)

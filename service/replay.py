@@ -134,7 +134,8 @@ async def run_replay(settings: VigilSettings, camera: CameraSettings, video: Pat
 async def _start_engine(settings: VigilSettings, scratch: Path) -> EngineClient | None:
     if not settings.engine.enabled or not any(r.condition.type == "question" for r in settings.rules):
         return None
-    engine = EngineClient(settings.engine.model_copy(update={"persist": False}), scratch / "engine")
+    # chunk files in the scratch directory: the dense tier that top-k read-back needs; deleted with it
+    engine = EngineClient(settings.engine.model_copy(update={"persist": True}), scratch / "engine")
     await asyncio.to_thread(engine.start)
     return engine
 

@@ -32,7 +32,7 @@ def _group(camera: str, t: float, ready: float = 0.0) -> PendingGroup:
 
 
 async def test_client_streams_answers_and_reports_status(tiny_model: VideoXL2, tmp_path: Path) -> None:
-    settings = EngineSettings(chunk_groups=2, window_chunks=1, dense_chunks=1, persist=False, fps=1.0)
+    settings = EngineSettings(chunk_groups=2, window_chunks=1, dense_chunks=1, persist=False, top_k=0, fps=1.0)
     client = EngineClient(settings, tmp_path, tiny_model)
     client.start()
     try:
@@ -58,7 +58,7 @@ async def test_client_streams_answers_and_reports_status(tiny_model: VideoXL2, t
 
 
 async def test_asking_about_a_camera_without_video_is_an_engine_error(tiny_model: VideoXL2, tmp_path: Path) -> None:
-    client = EngineClient(EngineSettings(persist=False), tmp_path, tiny_model)
+    client = EngineClient(EngineSettings(persist=False, top_k=0), tmp_path, tiny_model)
     client.start()
     try:
         with pytest.raises(EngineError, match="'gate'"):
@@ -127,7 +127,7 @@ def test_intake_groups_four_kept_frames_and_shrinks_them() -> None:
 async def test_a_burst_beyond_the_queue_drops_whole_groups_and_accounts_for_each(
     tiny_model: VideoXL2, tmp_path: Path
 ) -> None:
-    settings = EngineSettings(queue_size=8, chunk_groups=2, window_chunks=1, dense_chunks=1, persist=False)
+    settings = EngineSettings(queue_size=8, chunk_groups=2, window_chunks=1, dense_chunks=1, persist=False, top_k=0)
     client = EngineClient(settings, tmp_path, tiny_model)
     client.start()
     images = frames(4, seed=21)
