@@ -48,8 +48,8 @@ class EngineClient:
         model = self._model or self._load()
         self._model = model
         check_engine(model, self.settings)  # before any frame: positions within the model's range, no idle setting
-        # queued frames are shrunk to twice the model's input side: bounded memory, the model still resizes itself
-        self._intake = Intake(self.settings.fps, 2 * model.spec.image_size)
+        # queued frames are resized to the model's input with the reference's filter: bounded memory, exact input
+        self._intake = Intake(self.settings.fps, model.spec.image_size)
         self._worker = EngineWorker(model, self.settings, self._cache_root, self._queue)
         self._worker.start()
         log.info("engine.started", fingerprint=model.spec.fingerprint, persist=self.settings.persist)

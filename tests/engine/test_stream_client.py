@@ -114,12 +114,12 @@ def test_the_sampler_keeps_one_frame_per_period_despite_jitter() -> None:
     assert not jittery.keep(4.5)
 
 
-def test_intake_groups_four_kept_frames_and_shrinks_them() -> None:
+def test_intake_groups_four_kept_frames_resized_to_the_model_input() -> None:
     intake = Intake(fps=1.0, max_side=72)
     image = np.zeros((360, 640, 3), dtype=np.uint8)
     out = [intake.add(Frame.make("cam", i, i / 2, T0 + i / 2, image)) for i in range(8)]
     done = [g for g in out if g is not None]
-    assert len(done) == 1 and done[0].images[0].shape == (40, 72, 3)
+    assert len(done) == 1 and done[0].images[0].shape == (72, 72, 3)
     assert (done[0].t_first, done[0].t_last) == (T0, T0 + 3.0)
     assert intake.counts("cam") == (8, 4)
 
