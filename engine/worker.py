@@ -194,12 +194,13 @@ class EngineWorker:
         if job.kind is AskKind.YES_NO:
             p, view = self._planner.yes_no(session, job.questions, job.window_s, tier)
             answer: YesNoAnswer | TextAnswer = YesNoAnswer(
-                job.camera_id, job.questions, tuple(p), view.seen, _ms_since(job.submitted)
+                job.camera_id, job.questions, tuple(p), view.seen, _ms_since(job.submitted), self.model.identity
             )
         else:
             view = self._planner.view(session, job.questions[:1], job.window_s, tier)
             text = answer_text(self.model, view, job.questions[0], job.max_tokens)
-            answer = TextAnswer(job.camera_id, job.questions[0], text, view.seen, _ms_since(job.submitted))
+            answer = TextAnswer(job.camera_id, job.questions[0], text, view.seen, _ms_since(job.submitted),
+                                self.model.identity)
         metrics.QUESTION_SECONDS.labels(job.camera_id, job.kind.value).observe(answer.latency_ms / 1000.0)
         self._publish(session)  # the cached view and dense copies count towards the camera's bytes
         return answer

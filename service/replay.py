@@ -184,7 +184,10 @@ def summary(events: Sequence[AlertEvent], t0: float, out: Path) -> str:
     for e in started:
         ended = next((x for x in events if x.id == e.id and x.type is EventType.ENDED), None)
         span = f"{_offset(e.started_at, t0)} - {_offset(ended.ended_at, t0) if ended else 'end of video'}"
-        lines.append(f"  {e.rule:<24} {e.severity:<9} {span}  (peak score {e.peak_score:.2f})")
+        untrained = "  UNTRAINED model: not a detection" if e.untrained else ""
+        lines.append(f"  {e.rule:<24} {e.severity:<9} {span}  (peak score {e.peak_score:.2f}){untrained}")
+    labels = sorted({e.model.label for e in started if e.model is not None and not e.model.trained})
+    lines += [f"note: question-rule alerts come from an {label}" for label in labels]
     return "\n".join(lines)
 
 

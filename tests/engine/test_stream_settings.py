@@ -73,6 +73,7 @@ async def test_top_k_reads_back_dense_for_a_camera_id_that_is_not_a_directory_na
     with_k, files = await _stream_and_ask(tiny_model, tmp_path / "k", top_k=2)
     without, _ = await _stream_and_ask(tiny_model, tmp_path / "zero", top_k=0)
     assert files == 8  # every chunk of the odd id is on disk, under its encoded directory
+    assert with_k.model == tiny_model.identity and with_k.model is not None and not with_k.model.trained
     assert all(a != b for a, b in zip(with_k.p_yes, without.p_yes, strict=True))  # read-back changed the answers
     restarted = EngineClient(EngineSettings(chunk_groups=2, window_chunks=1, dense_chunks=1), tmp_path / "k",
                              tiny_model)
