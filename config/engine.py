@@ -30,6 +30,11 @@ class EngineSettings(StrictModel):
     max_lag_s: float = Field(30.0, gt=0, le=3600, description="past this lag the engine drops whole groups")
     max_new_tokens: int = Field(64, ge=1, le=1024, description="cap on a free-text answer")
     persist: bool = Field(True, description="write every chunk's KV under state_dir and restore it on restart")
+    cached_views: int = Field(
+        1, ge=0, le=8, description="question views kept per camera until its next append, to be extended rather than "
+        "rebuilt; each costs about the camera's KV store again (docs/benchmarks.md); 0 builds a view for each batch "
+        "and frees it, so a camera holds its store alone"
+    )
     prompt_time_period_s: float = Field(
         3600.0, ge=60, le=86400, description="the prompt's 'Time {t}s:' counts seconds since the stream began modulo "
         "this period, so prompt times stay in the range the model was trained on (videos of up to ~2 h) however "

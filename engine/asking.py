@@ -3,8 +3,10 @@
 Every question gets exactly the view it would get alone: its top-k chunks are chosen from its own relevance scores,
 never from a batch's mean. Questions that chose the same chunks (and the same window) share one view and one packed
 forward; the others get their own. Views are cached per camera until its next append, then *extended* from the
-stale one (views.build_view with reuse), never copied twice: memory is bounded by VIEWS_PER_CAMERA views per camera
-and VIEW_CACHE views in all, and every cached view counts in its camera's kv_bytes.
+stale one (views.build_view with reuse), never copied twice. A view costs about the camera's store again (its keys
+are rotated to compacted positions in one contiguous buffer, so it cannot alias the store's pre-RoPE records):
+memory is bounded by `per_camera` views per camera (engine.cached_views; 0 frees each view after its questions) and
+VIEW_CACHE views in all, and every cached view counts in its camera's kv_bytes.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from engine.views import DenseSource, QuestionView, build_view, visible
 
 QUERY_CACHE = 512  # distinct questions whose relevance query is kept (a few KB each)
 SPARE_TOKENS = 256  # room after a view for question and answer tokens (a batch of ~15 rule questions fits)
-VIEWS_PER_CAMERA = 2  # distinct selections of one camera kept between its appends
-VIEW_CACHE = 8  # views kept in all: extra memory is bounded by a few views, whatever the number of cameras
+VIEWS_PER_CAMERA = 1  # default of engine.cached_views: views of one camera kept between its appends
+VIEW_CACHE = 16  # views kept in all: extra memory is bounded by a few views, whatever the number of cameras
 
 T = TypeVar("T")
 
@@ -43,9 +45,10 @@ class _Key:
 class ViewPlanner:
     """Builds questions' bi-granular views; reads the session, never changes it. Owned by the engine thread."""
 
-    def __init__(self, model: StreamModel, top_k: int) -> None:
+    def __init__(self, model: StreamModel, top_k: int, per_camera: int = VIEWS_PER_CAMERA) -> None:
         self.model = model
         self.top_k = top_k
+        self.per_camera = per_camera  # 0: every view is built for its questions and freed after them
         self._layer = relevance_layer(lm_dims(model.lm).layers)
         self._queries: OrderedDict[str, torch.Tensor] = OrderedDict()  # question -> [Hq, Dh], bounded LRU
         self._views: OrderedDict[_Key, tuple[int, QuestionView]] = OrderedDict()  # -> (session version, view)
@@ -137,7 +140,7 @@ class ViewPlanner:
     def _keep(self, key: _Key, version: int, view: QuestionView) -> None:
         self._views[key] = (version, view)
         mine = [k for k in self._views if k.camera_id == key.camera_id]
-        for old in mine[: max(0, len(mine) - VIEWS_PER_CAMERA)]:
+        for old in mine[: max(0, len(mine) - self.per_camera)]:
             del self._views[old]
         while len(self._views) > VIEW_CACHE:
             self._views.popitem(last=False)

@@ -80,7 +80,7 @@ class EngineWorker:
         self._root = cache_root if settings.persist else None
         self._queue = queue
         self._shape = session_shape(settings)
-        self._planner = ViewPlanner(model, settings.top_k)
+        self._planner = ViewPlanner(model, settings.top_k, settings.cached_views)
         self._sessions: dict[str, StreamSession] = {}
         self._tiers: dict[str, DenseTier] = {}
         self._stats: dict[str, SessionStats] = {}

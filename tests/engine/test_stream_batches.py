@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from engine.asking import VIEWS_PER_CAMERA, ViewPlanner
+from engine.asking import ViewPlanner
 from engine.model import VideoXL2
 from engine.persist import ChunkFiles
 from engine.questions import yes_no
@@ -84,13 +84,16 @@ def test_an_extended_view_is_bit_identical_to_a_fresh_one(tiny_model: VideoXL2, 
 
 def test_cached_views_count_in_the_camera_bytes_and_stay_bounded(tiny_model: VideoXL2, tmp_path: Path) -> None:
     session, tier = _session_with_disk(tiny_model, tmp_path, seed=24)
-    planner = ViewPlanner(tiny_model, top_k=1)
-    assert planner.view_bytes("cam") == 0
-    planner.yes_no(session, QUESTIONS, None, tier)
-    views = [planner.view(session, [q], None, tier) for q in QUESTIONS]
-    distinct = {id(v.k): v.nbytes for v in views}
-    assert len(distinct) > 1
-    held = planner.view_bytes("cam")
-    assert 0 < held <= VIEWS_PER_CAMERA * max(distinct.values())
-    planner.forget("cam")
-    assert planner.view_bytes("cam") == 0
+    sizes = {}
+    for per_camera in (0, 1, 2):
+        planner = ViewPlanner(tiny_model, top_k=1, per_camera=per_camera)
+        assert planner.view_bytes("cam") == 0
+        answers, _ = planner.yes_no(session, QUESTIONS, None, tier)
+        views = [planner.view(session, [q], None, tier) for q in QUESTIONS]
+        largest = max(v.nbytes for v in views)
+        sizes[per_camera] = planner.view_bytes("cam")
+        assert sizes[per_camera] <= per_camera * largest  # never more than per_camera views of this camera
+        assert answers == ViewPlanner(tiny_model, top_k=1, per_camera=0).yes_no(session, QUESTIONS, None, tier)[0]
+        planner.forget("cam")
+        assert planner.view_bytes("cam") == 0
+    assert sizes[0] == 0 < sizes[1] < sizes[2]  # distinct selections: two views held when two are allowed

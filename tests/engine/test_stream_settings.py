@@ -122,3 +122,32 @@ def test_prompt_times_wrap_at_the_period_and_stay_in_the_trained_range(tiny_mode
     assert all(0.0 <= session.stream_time(T0 + t * 7.3) < 3600.0 for t in range(0, 200_000, 97))
     with pytest.raises(ValidationError, match=r"prompt_time_period_s \(600\) must be at least engine.retention_s"):
         EngineSettings(retention_s=900, prompt_time_period_s=600)
+
+
+async def _bytes_around_a_question(model: VideoXL2, state: Path, cached_views: int) -> tuple[int, int]:
+    settings = EngineSettings(chunk_groups=2, window_chunks=1, dense_chunks=1, top_k=1, cached_views=cached_views)
+    client = EngineClient(settings, state, model)
+    client.start()
+    try:
+        for i, image in enumerate(frames(40, seed=32)):
+            client.submit(Frame.make("dock", i, float(i), T0 + i, image))
+        for _ in range(6000):  # a guard against a hung engine, not a timing assertion
+            status = client.status("dock")
+            if status is not None and status.groups_encoded == 10:
+                break
+            await asyncio.sleep(0.005)
+        before = status.kv_bytes if status is not None else 0
+        await client.ask_yes_no("dock", QUESTIONS)
+        after = client.status("dock")
+    finally:
+        client.stop()
+    return before, after.kv_bytes if after is not None else 0
+
+
+async def test_a_cached_view_counts_in_kv_bytes_and_none_is_held_when_told(
+    tiny_model: VideoXL2, tmp_path: Path
+) -> None:
+    before, after = await _bytes_around_a_question(tiny_model, tmp_path / "one", cached_views=1)
+    assert after > before  # the view (and the dense copy read back) are the camera's memory too
+    before, after = await _bytes_around_a_question(tiny_model, tmp_path / "none", cached_views=0)
+    assert 0 < after - before < 0.5 * before  # only the dense copies of the selected chunks remain
