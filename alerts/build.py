@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from alerts.event import AlertEvent, ClipRange, SnapshotRef, iso
+from alerts.event import AlertEvent, ClipRange, ModelInfo, SnapshotRef, iso
 from alerts.state import Transition
 from config.rules import MotionCondition, PresenceCondition, QuestionCondition, RuleSettings
+from engine.api import ModelIdentity
 
 
 def describe(rule: RuleSettings) -> str:
@@ -25,7 +26,8 @@ def explain_prompt(rule: RuleSettings) -> str:
     return f"{describe(rule)} Answer in one sentence, saying what you see."
 
 
-def build_event(rule: RuleSettings, camera_id: str, tr: Transition) -> AlertEvent:
+def build_event(rule: RuleSettings, camera_id: str, tr: Transition, model: ModelIdentity | None = None) -> AlertEvent:
+    """The event of a transition; `model` is the model whose answer scored a question rule (carried on the wire)."""
     occ = tr.occurrence
     clip_start = occ.started_at - rule.clip_pre_s
     clip_end = (tr.ended_at if tr.ended_at is not None else tr.at) + rule.clip_post_s
@@ -40,6 +42,7 @@ def build_event(rule: RuleSettings, camera_id: str, tr: Transition) -> AlertEven
                              path=f"{api}/snapshot.jpg?t={occ.started_at:.3f}"),
         clip=ClipRange(camera=camera_id, start=iso(clip_start), end=iso(clip_end),
                        path=f"{api}/clip.mp4?start={clip_start:.3f}&end={clip_end:.3f}"),
+        model=ModelInfo.of(model) if model is not None and isinstance(rule.condition, QuestionCondition) else None,
     )
 
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from engine.api import ModelIdentity
+
 _TIME: dict[str, JsonValue] = {"format": "date-time"}  # advertises ISO-8601 in the published schema
 
 SCHEMA_VERSION = 1
@@ -49,6 +51,23 @@ class ClipRange(_Wire):
     path: str = Field(description="API path that exports the clip as MP4")
 
 
+class ModelInfo(_Wire):
+    """The model that answered a question rule. A score from an untrained model is mechanics, not a detection."""
+
+    preset: str = Field(description="model dimensions: tiny, bench (random weights, for tests and benchmarks) or "
+                        "videoxl2 (the released size)")
+    checkpoint: str | None = Field(description="checkpoint directory the weights came from; null for seeded random "
+                                   "weights")
+    fingerprint: str = Field(description="hash of the model's dimensions and weights")
+    trained: bool = Field(description="false: random weights, the score is not a detection and must not be acted on")
+    label: str = Field(description="one line for people, starting with UNTRAINED when trained is false")
+
+    @classmethod
+    def of(cls, identity: ModelIdentity) -> ModelInfo:
+        return cls(preset=identity.preset, checkpoint=identity.checkpoint, fingerprint=identity.fingerprint,
+                   trained=identity.trained, label=identity.label)
+
+
 class AlertEvent(_Wire):
     """One change of one alert occurrence. `id` is the same for every event of that occurrence."""
 
@@ -72,6 +91,15 @@ class AlertEvent(_Wire):
     emitted_at: str = Field(description="ISO-8601 time this event was produced", json_schema_extra=_TIME)
     snapshot: SnapshotRef = Field(description="frame at the start of the alert")
     clip: ClipRange = Field(description="footage covering the alert with pre- and post-roll")
+    model: ModelInfo | None = Field(
+        None, description="question rules: the model whose answer this is (preset, checkpoint, fingerprint, trained); "
+        "null for the detector rules and for events written before it existed"
+    )
+
+    @property
+    def untrained(self) -> bool:
+        """True when an untrained model's answer raised this event: show it as such, never as a detection."""
+        return self.model is not None and not self.model.trained
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -27,7 +27,7 @@ from alerts.state import Phase, RuleState, Timing, Transition, annotate, step
 from alerts.store import RuleStateStore, Saved
 from config.rules import QuestionCondition, RuleSettings
 from config.settings import VigilSettings
-from engine.api import EngineError
+from engine.api import EngineError, ModelIdentity
 from ingest.status import CameraStatus
 
 log = structlog.get_logger(__name__)
@@ -47,6 +47,7 @@ class Slot:
     unsent: AlertEvent | None = None
     explaining: asyncio.Task[str | None] | None = None
     history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    model: ModelIdentity | None = None  # the model of the last answer (question rules): it labels the events
 
     @property
     def key(self) -> str:
@@ -159,6 +160,8 @@ class RuleRunner:
                 RULE_EVALUATIONS.labels(camera_id, s.rule.id, "error").inc()
             log.exception("rule.question_failed", camera_id=camera_id, rule_ids=[s.rule.id for s in asked])
             return {}
+        for s in asked:
+            s.model = answer.model
         return dict(zip(asked, answer.p_yes, strict=True))
 
     def _feed(self, camera_id: str) -> FrameFeed | None:
@@ -191,7 +194,7 @@ class RuleRunner:
 
     async def _emit(self, slot: Slot, transition: Transition) -> None:
         """Record the event before sending it, so a crash in between resends it (deduplicated) on restart."""
-        slot.unsent = build_event(slot.rule, slot.camera_id, transition)
+        slot.unsent = build_event(slot.rule, slot.camera_id, transition, slot.model)
         try:
             await self._save()
         finally:  # not saved (disk full): send it anyway, it just would not survive a crash

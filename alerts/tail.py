@@ -94,7 +94,8 @@ def format_event(e: AlertEvent) -> str:
     """One readable line per event."""
     extra = f" ended_at={e.ended_at}" if e.ended_at else ""
     why = f' "{e.explanation}"' if e.explanation else ""
-    return (f"{e.emitted_at} {e.severity.upper():8} {e.type.value:7} {e.rule} @ {e.camera} "
+    severity = f"{e.severity.upper()} [UNTRAINED MODEL]" if e.untrained else e.severity.upper()
+    return (f"{e.emitted_at} {severity:8} {e.type.value:7} {e.rule} @ {e.camera} "
             f"score={e.score:.2f} peak={e.peak_score:.2f} id={e.id}{extra} clip={e.clip.path}{why}")
 
 

@@ -1,14 +1,17 @@
 """Streaming engine cost: appending a chunk, a yes/no question with the cache vs re-encoding and re-prefilling the
-window, batched questions, the relevance pass, and KV bytes per camera-hour.
+window, batched questions, the relevance pass, and KV bytes per camera (store, cached view, dense copies).
 
     .venv/bin/python bench/stream.py                                   # bench preset on CPU, windows 1,5,10 min
     .venv/bin/python bench/stream.py --preset tiny --windows 1,5
     .venv/bin/python bench/stream.py --preset videoxl2 --random-weights --device cuda --dtype bfloat16
 
 One session streams up to the largest window at --fps; at each window mark the question costs are measured on it.
-The re-prefill baseline is a fresh session prefilling the same groups (measured) plus re-encoding their frames
-(measured per chunk, multiplied by the number of chunks: groups are encoded independently, so the cost is linear;
---full-reencode measures it instead). Streamed groups reuse a few encoded groups' embeddings: KV values do not
+Every figure is the median of --repeats timed calls after a warm-up call, with the spread (min-max) beside it.
+Times are process CPU time on the CPU (the figure is a CPU budget, and other work on a shared machine does not
+inflate it; use --threads 1 so CPU time is latency) and wall time with the device synchronised on a GPU.
+The re-prefill baseline is what a camera without the cache pays: re-encoding every frame of the window (measured,
+not extrapolated) plus a fresh session prefilling them and asking; it is warmed up once, then timed
+--baseline-repeats times at each mark. Streamed groups reuse a few encoded groups' embeddings: KV values do not
 change what a forward costs.
 """
 
@@ -18,16 +21,17 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import load_bench_model, model_parser, sync, timed
+from common import load_bench_model, model_parser, sync
 
 from engine.asking import ViewPlanner
 from engine.model import VideoXL2
 from engine.persist import ChunkFiles
-from engine.questions import yes_no
 from engine.records import EncodedGroup
 from engine.session import SessionShape, StreamSession
 from engine.tier import DenseTier
@@ -40,18 +44,50 @@ QUESTIONS = [
 ]
 
 
+@dataclass(frozen=True)
+class Stat:
+    """Median and spread of timed calls, in milliseconds."""
+
+    median: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.median:.1f} ({self.low:.1f}-{self.high:.1f})"
+
+
 def parse_args() -> argparse.Namespace:
     parser = model_parser(__doc__, "bench")
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--windows", default="1,5,10", help="window marks in minutes")
     parser.add_argument("--batches", default="1,8,32", help="yes/no batch sizes at the largest window")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls after one warm-up")
+    parser.add_argument("--baseline-repeats", type=int, default=3, help="timed re-encode + re-prefill runs per mark")
     parser.add_argument("--chunk-groups", type=int, default=4)
     parser.add_argument("--window-chunks", type=int, default=3)
     parser.add_argument("--dense-chunks", type=int, default=4)
     parser.add_argument("--top-k", type=int, default=2)
-    parser.add_argument("--full-reencode", action="store_true", help="measure re-encoding every window frame")
     return parser.parse_args()
+
+
+def clock(device: torch.device) -> Callable[[], float]:
+    return time.perf_counter if device.type == "cuda" else time.process_time
+
+
+def measure(fn: Callable[[], object], device: torch.device, repeats: int, warmup: bool = True,
+            setup: Callable[[], object] | None = None) -> Stat:
+    """Median and spread (ms) of `repeats` calls of fn, each after `setup` (untimed), after one warm-up call."""
+    now, samples = clock(device), []
+    for i in range(repeats + int(warmup)):
+        if setup is not None:
+            setup()
+        sync(device)
+        start = now()
+        fn()
+        sync(device)
+        if i >= int(warmup):
+            samples.append((now() - start) * 1000)
+    return Stat(statistics.median(samples), min(samples), max(samples))
 
 
 def random_frames(n: int) -> list[np.ndarray]:
@@ -59,67 +95,77 @@ def random_frames(n: int) -> list[np.ndarray]:
     return [rng.integers(0, 256, (360, 640, 3), dtype=np.uint8) for _ in range(n)]
 
 
-def encode_seconds(model: VideoXL2, frames: int, repeats: int) -> float:
-    images = random_frames(frames)
-    return timed(lambda: model.encode_groups(model.preprocess(images)), model.device, repeats)
-
-
-def stream_groups(model: VideoXL2, vis: torch.Tensor, count: int, first: int, fps: float) -> list[EncodedGroup]:
+def stream_groups(vis: torch.Tensor, count: int, first: int, fps: float) -> list[EncodedGroup]:
     span = 4.0 / fps
     return [EncodedGroup(span * i, span * i + span * 0.75, vis[i % vis.shape[0]]) for i in range(first, first + count)]
 
 
-def model_device(model: object) -> torch.device:
-    device: torch.device = getattr(model, "device", torch.device("cpu"))
-    return device
+class Stream:
+    """The benchmarked camera: its session, dense tier and planner, and how many groups it has taken."""
+
+    def __init__(self, model: VideoXL2, shape: SessionShape, files: ChunkFiles, vis: torch.Tensor, top_k: int,
+                 fps: float) -> None:
+        self.model, self.vis, self.fps = model, vis, fps
+        self.session = StreamSession("bench", model, shape, files)
+        self.tier, self.planner = DenseTier(files, top_k), ViewPlanner(model, top_k)
+        self.groups = 0
+        self.append_ms: list[float] = []
+
+    def append(self, count: int, record: bool = True) -> None:
+        now = clock(self.model.device)
+        for group in stream_groups(self.vis, count, self.groups, self.fps):
+            sync(self.model.device)
+            start = now()
+            self.session.append([group])
+            sync(self.model.device)
+            if record:
+                self.append_ms.append((now() - start) * 1000)
+        self.groups += count
+
+    def ask(self, questions: list[str], planner: ViewPlanner | None = None) -> list[float]:
+        return (planner or self.planner).yes_no(self.session, questions, None, self.tier)[0]
 
 
-def rebuild(planner: ViewPlanner, session: StreamSession, question: list[str], tier: DenseTier) -> None:
-    planner.forget(session.camera_id)
-    planner.view(session, question, None, tier)
+def question_costs(stream: Stream, repeats: int) -> dict[str, Stat]:
+    """One yes/no question in four situations, and the relevance pass of a never-asked question.
 
+    cached: the view is built and the query memoized (a rule asking again before the next append);
+    after_append: one group appended since the last question (the cached view is extended, not rebuilt);
+    rebuilt: the view built from scratch (what every first question after an append paid before views were
+    extended); new: a question never asked, with its selected chunks read back from disk."""
+    model, question, device = stream.model, QUESTIONS[:1], stream.model.device
+    pooled = [rec for rec in stream.session.views() if rec.sparse]
 
-def question_costs(planner: ViewPlanner, session: StreamSession, tier: DenseTier, repeats: int) -> dict[str, float]:
-    """Median ms of one yes/no question in three situations, and of its parts.
+    def fresh() -> ViewPlanner:
+        stream.tier.clear()
+        return ViewPlanner(model, stream.planner.top_k)
 
-    cached: the camera's view is already built (another question since the last append) and the relevance query
-    memoized (a rule asking again); rebuilt: first question after an append; new: a question never asked before,
-    with the selected chunks read back from disk."""
-    model, question, camera = planner.model, QUESTIONS[:1], session.camera_id
-    device = model_device(model)
-    pooled = [rec for rec in session.views() if rec.sparse]
-
-    def ask(fresh_view: bool, new_question: bool) -> None:
-        who = ViewPlanner(model, planner.top_k) if new_question else planner
-        if fresh_view:
-            who.forget(camera)
-        if new_question:
-            tier.clear()
-        yes_no(model, who.view(session, question, None, tier), question)
-
-    out = {
-        "cached": timed(lambda: ask(False, False), device, repeats),
-        "rebuilt": timed(lambda: ask(True, False), device, repeats),
-        "new": timed(lambda: ask(True, True), device, repeats),
-        "relevance_new": timed(lambda: ViewPlanner(model, planner.top_k).scores(session, pooled, question), device,
-                               repeats) if pooled else 0.0,
-        "build": timed(lambda: rebuild(planner, session, question, tier), device, repeats),
+    return {
+        "cached": measure(lambda: stream.ask(question), device, repeats),
+        "after_append": measure(lambda: stream.ask(question), device, repeats,
+                                setup=lambda: stream.append(1, record=False)),
+        "rebuilt": measure(lambda: stream.ask(question), device, repeats,
+                           setup=lambda: stream.planner.forget("bench")),
+        "new": measure(lambda: stream.ask(question, fresh()), device, repeats),
+        "relevance_new": measure(lambda: ViewPlanner(model, stream.planner.top_k).scores(
+            stream.session, pooled, question), device, repeats),
     }
-    view = planner.view(session, question, None, tier)
-    out["forward"] = timed(lambda: yes_no(model, view, question), device, repeats)
-    out = {k: v * 1000 for k, v in out.items()}
-    out["view_tokens"] = float(view.length)
-    return out
 
 
-def reprefill_seconds(model: VideoXL2, shape: SessionShape, groups: list[EncodedGroup]) -> float:
-    """A fresh session prefilling every group of the window, then the question: the no-cache baseline (LM part)."""
+def baseline(model: VideoXL2, shape: SessionShape, frames: int, groups: list[EncodedGroup], repeats: int,
+             warmup: bool) -> Stat:
+    """No cache: re-encode every frame of the window, prefill a fresh session with it, then ask."""
+    images = random_frames(min(frames, 64))
+
     def run() -> None:
+        for start in range(0, frames, 64):  # encode in passes of at most 64 frames, like the engine's batches
+            model.encode_groups(model.preprocess(images[: min(64, frames - start)]))
         session = StreamSession("baseline", model, shape)
         for start in range(0, len(groups), shape.chunk_groups):
             session.append(groups[start : start + shape.chunk_groups])
-        yes_no(model, ViewPlanner(model, 0).view(session, QUESTIONS[:1], None, None), QUESTIONS[:1])
-    return timed(run, model.device, 1, warmup=False)
+        ViewPlanner(model, 0).yes_no(session, QUESTIONS[:1], None, None)
+
+    return measure(run, model.device, repeats, warmup=warmup)
 
 
 def main() -> None:
@@ -127,89 +173,85 @@ def main() -> None:
     model = load_bench_model(args)
     marks = sorted(int(m) for m in args.windows.split(","))
     shape = SessionShape(args.chunk_groups, args.window_chunks, args.dense_chunks, marks[-1] * 60.0, args.fps)
-    frames_per_chunk = 4 * args.chunk_groups
-    encode_chunk = encode_seconds(model, frames_per_chunk, max(1, args.repeats // 2))
     vis = model.encode_groups(model.preprocess(random_frames(8)))  # [2, V, D], reused for every streamed group
+    frames_per_chunk = 4 * args.chunk_groups
+    encode_chunk = measure(lambda: model.encode_groups(model.preprocess(random_frames(frames_per_chunk))),
+                           model.device, max(1, args.repeats // 2))
     print(f"model {model.spec.preset} ({args.device}, {args.dtype}, {args.threads} threads); fps {args.fps}; "
           f"chunk {args.chunk_groups} groups, window {args.window_chunks}, dense {args.dense_chunks}, "
-          f"top-k {args.top_k}")
-    print(f"encode one chunk ({frames_per_chunk} frames): {encode_chunk * 1000:.1f} ms")
+          f"top-k {args.top_k}; {args.repeats} repeats after a warm-up, median (min-max) ms, "
+          f"{'wall' if model.device.type == 'cuda' else 'process CPU'} time")
+    print(f"encode one chunk ({frames_per_chunk} frames): {encode_chunk}")
     with tempfile.TemporaryDirectory() as tmp:
         files = ChunkFiles(Path(tmp), "bench", model.spec.fingerprint, model.device)
-        run_marks(args, model, shape, vis, files, encode_chunk, marks)
+        stream = Stream(model, shape, files, vis, args.top_k, args.fps)
+        run_marks(args, stream, shape, marks, encode_chunk)
 
 
-def run_marks(args: argparse.Namespace, model: VideoXL2, shape: SessionShape, vis: torch.Tensor,
-              files: ChunkFiles, encode_chunk: float, marks: list[int]) -> None:
-    session = StreamSession("bench", model, shape, files)
-    tier, planner = DenseTier(files, args.top_k), ViewPlanner(model, args.top_k)
-    streamed, append_ms, rows = 0, [], []
-    for minutes in marks:
-        target = int(minutes * 60 * args.fps / 4)
-        for group in stream_groups(model, vis, target - streamed, streamed, args.fps):
-            sync(model.device)
-            start = time.perf_counter()
-            session.append([group])
-            sync(model.device)
-            append_ms.append((time.perf_counter() - start) * 1000)
-        streamed = target
-        costs = question_costs(planner, session, tier, args.repeats)
-        lm_baseline = reprefill_seconds(model, shape, stream_groups(model, vis, target, 0, args.fps))
-        chunks = target / args.chunk_groups
-        encode = encode_seconds(model, 4 * target, 1) if args.full_reencode else encode_chunk * chunks
-        rows.append((minutes, target, session, costs, lm_baseline, encode))
-        print_mark(minutes, target, session, costs, lm_baseline, encode)
-    print_appends(append_ms, args.chunk_groups, encode_chunk)
+def run_marks(args: argparse.Namespace, stream: Stream, shape: SessionShape, marks: list[int],
+              encode_chunk: Stat) -> None:
+    rows = []
+    for index, minutes in enumerate(marks):
+        stream.append(int(minutes * 60 * args.fps / 4) - stream.groups)
+        costs = question_costs(stream, args.repeats)
+        view = stream.planner.view(stream.session, QUESTIONS[:1], None, stream.tier)
+        groups = stream.groups
+        base = baseline(stream.model, shape, 4 * groups, stream_groups(stream.vis, groups, 0, args.fps),
+                        args.baseline_repeats, warmup=index == 0)
+        rows.append((minutes, costs))
+        print_mark(minutes, groups, stream, view.length, costs, base)
+    print_appends(stream.append_ms, args.chunk_groups, encode_chunk)
     print_ratios(rows)
-    print_batches(model, planner, session, tier, args)
-    print_bytes(session, args.fps)
+    print_batches(stream, args)
+    print_bytes(stream, args.fps)
 
 
-def print_mark(minutes: int, groups: int, session: StreamSession, c: dict[str, float], lm: float, enc: float) -> None:
-    baseline = (lm + enc) * 1000
-    print(f"\n[{minutes} min window: {groups} groups, {len(session.store)} chunks, {session.tokens()} tokens in "
-          f"memory, view {int(c['view_tokens'])} tokens]")
-    print(f"  yes/no with the cache: {c['cached']:.1f} ms cached view | {c['rebuilt']:.1f} ms first after an append | "
-          f"{c['new']:.1f} ms new question, chunks from disk")
-    print(f"    parts: question forward {c['forward']:.1f}, view build {c['build']:.1f}, relevance of a new question "
-          f"{c['relevance_new']:.1f} (memoized afterwards)")
-    print(f"  without: re-encode {enc * 1000:.0f} ms + re-prefill and ask {lm * 1000:.0f} ms = {baseline:.0f} ms  "
-          f"-> {baseline / c['rebuilt']:.0f}x the first question after an append")
+def print_mark(minutes: int, groups: int, stream: Stream, view_tokens: int, c: dict[str, Stat], base: Stat) -> None:
+    print(f"\n[{minutes} min window: {groups} groups, {len(stream.session.store)} chunks, "
+          f"{stream.session.tokens()} tokens in memory, view {view_tokens} tokens]")
+    print(f"  yes/no with the cache: cached view {c['cached']} | first after an append (view extended) "
+          f"{c['after_append']} | view rebuilt {c['rebuilt']} | new question, chunks from disk {c['new']}")
+    print(f"    relevance pass of a new question {c['relevance_new']} (memoized afterwards)")
+    print(f"  without the cache: re-encode {groups * 4} frames + re-prefill + ask {base}  -> "
+          f"{base.median / c['after_append'].median:,.0f}x the first question after an append "
+          f"({base.low / c['after_append'].high:,.0f}x-{base.high / c['after_append'].low:,.0f}x)")
 
 
-def print_appends(append_ms: list[float], chunk_groups: int, encode_chunk: float) -> None:
+def print_appends(append_ms: list[float], chunk_groups: int, encode_chunk: Stat) -> None:
     steady = append_ms[len(append_ms) // 2 :]
     per_chunk = statistics.median(steady) * chunk_groups
     print(f"\nappend one chunk (steady state, group by group): prefill {per_chunk:.1f} ms + encode "
-          f"{encode_chunk * 1000:.1f} ms; p90 group prefill {np.percentile(steady, 90):.1f} ms")
+          f"{encode_chunk.median:.1f} ms; p90 group prefill {np.percentile(steady, 90):.1f} ms")
 
 
-def print_ratios(rows: list[tuple[int, int, StreamSession, dict[str, float], float, float]]) -> None:
-    first, last = rows[0][3], rows[-1][3]
-    growth = ", ".join(f"{kind} {last[kind] / first[kind]:.2f}x" for kind in ("cached", "rebuilt", "new"))
-    print(f"yes/no latency growth {rows[0][0]} -> {rows[-1][0]} min: {growth} (target < 1.5x)")
+def print_ratios(rows: list[tuple[int, dict[str, Stat]]]) -> None:
+    first, last = rows[0][1], rows[-1][1]
+    kinds = ("cached", "after_append", "rebuilt", "new")
+    growth = ", ".join(f"{kind} {last[kind].median / first[kind].median:.2f}x" for kind in kinds)
+    print(f"yes/no latency growth {rows[0][0]} -> {rows[-1][0]} min: {growth} (target: after_append <= 1.3x)")
 
 
-def print_batches(model: VideoXL2, planner: ViewPlanner, session: StreamSession, tier: DenseTier,
-                  args: argparse.Namespace) -> None:
-    print("\nbatched yes/no on one shared view:")
+def print_batches(stream: Stream, args: argparse.Namespace) -> None:
+    print("\nbatched yes/no (each question on its own selection's view; questions sharing one share a forward):")
     for size in (int(b) for b in args.batches.split(",")):
         questions = QUESTIONS[:size]
-
-        def batch(q: list[str] = questions) -> None:
-            yes_no(model, planner.view(session, q, None, tier), q)
-
-        ms = 1000 * timed(batch, model.device, args.repeats)
-        print(f"  {size:3d} questions: {ms:.1f} ms total, {ms / size:.2f} ms per question")
+        views = len({frozenset(stream.planner.select(stream.session, stream.session.views(), [q]))
+                     for q in questions})
+        ms = measure(lambda q=questions: stream.ask(q), stream.model.device, args.repeats)  # type: ignore[misc]
+        print(f"  {size:3d} questions, {views} distinct views: {ms} ms total, {ms.median / size:.2f} ms per question")
 
 
-def print_bytes(session: StreamSession, fps: float) -> None:
+def print_bytes(stream: Stream, fps: float) -> None:
+    session = stream.session
     dense = [rec for rec in session.store.records if not rec.sparse]
     per_group = sum(rec.nbytes for rec in dense) / sum(rec.layout.groups for rec in dense)
     hour = per_group * 3600 * fps / 4
+    store, views, tier = session.nbytes(), stream.planner.view_bytes("bench"), stream.tier.nbytes()
     print(f"\nKV bytes: {per_group / 2**20:.2f} MiB per dense group; {hour / 2**30:.2f} GiB per camera-hour dense "
-          f"(disk tier); in memory now {session.nbytes() / 2**20:.1f} MiB for "
-          f"{session.shape.retention_s / 60:.0f} min retained (pooled + dense)")
+          f"(disk tier); in memory for {session.shape.retention_s / 60:.0f} min retained: store {store / 2**20:.1f} "
+          f"MiB + cached views {views / 2**20:.1f} MiB + dense copies {tier / 2**20:.1f} MiB = "
+          f"{(store + views + tier) / 2**20:.1f} MiB ({session.tokens()} tokens stored, "
+          f"{(store + views + tier) / max(1, session.tokens()):.0f} bytes per stored token)")
 
 
 if __name__ == "__main__":

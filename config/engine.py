@@ -30,6 +30,16 @@ class EngineSettings(StrictModel):
     max_lag_s: float = Field(30.0, gt=0, le=3600, description="past this lag the engine drops whole groups")
     max_new_tokens: int = Field(64, ge=1, le=1024, description="cap on a free-text answer")
     persist: bool = Field(True, description="write every chunk's KV under state_dir and restore it on restart")
+    cached_views: int = Field(
+        1, ge=0, le=8, description="question views kept per camera until its next append, to be extended rather than "
+        "rebuilt; each costs about the camera's KV store again (docs/benchmarks.md); 0 builds a view for each batch "
+        "and frees it, so a camera holds its store alone"
+    )
+    prompt_time_period_s: float = Field(
+        3600.0, ge=60, le=86400, description="the prompt's 'Time {t}s:' counts seconds since the stream began modulo "
+        "this period, so prompt times stay in the range the model was trained on (videos of up to ~2 h) however "
+        "long a camera streams; at least retention_s (docs/architecture.md, 'Prompt times')"
+    )
 
     @model_validator(mode="after")
     def _checkpoint_for_real_model(self) -> EngineSettings:
@@ -44,5 +54,26 @@ class EngineSettings(StrictModel):
             raise ValueError(
                 f"engine.window_chunks ({self.window_chunks}) must not exceed engine.dense_chunks "
                 f"({self.dense_chunks}): chunks in the prefill window must be kept dense"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _prompt_times_unambiguous(self) -> EngineSettings:
+        # a period shorter than the retention would show two different moments of the cache under one prompt time
+        if self.prompt_time_period_s < self.retention_s:
+            raise ValueError(
+                f"engine.prompt_time_period_s ({self.prompt_time_period_s:g}) must be at least engine.retention_s "
+                f"({self.retention_s:g}): raise the period or shorten the retention"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _read_back_has_a_dense_tier(self) -> EngineSettings:
+        # without chunk files there is nothing to read a pooled chunk back from: top_k would silently do nothing
+        if self.top_k > 0 and not self.persist:
+            raise ValueError(
+                f"engine.top_k ({self.top_k}) reads selected chunks back dense from the chunk files, and "
+                "engine.persist is false: set engine.persist: true, or engine.top_k: 0 to answer from the pooled "
+                "chunks alone"
             )
         return self

@@ -28,12 +28,32 @@ class TimeRange:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelIdentity:
+    """Which model answered: every answer (and every alert derived from one) carries it, so an untrained preset's
+    output can never pass for a detection."""
+
+    preset: str  # tiny | bench | videoxl2 (the dimensions)
+    checkpoint: str | None  # the checkpoint directory the weights came from; None for seeded random weights
+    fingerprint: str  # hash of the dimensions and weights (engine/model/weights.py)
+    trained: bool  # False for random weights (tiny, bench, --random-weights, or a checkpoint saved from those)
+
+    @property
+    def label(self) -> str:
+        """One line for people: what answered, and whether its answers mean anything."""
+        where = f" from {self.checkpoint}" if self.checkpoint else ""
+        if self.trained:
+            return f"{self.preset} model{where} ({self.fingerprint[:12]})"
+        return f"UNTRAINED {self.preset} model{where}, random weights ({self.fingerprint[:12]}): not a detection"
+
+
+@dataclass(frozen=True, slots=True)
 class YesNoAnswer:
     camera_id: str
     questions: tuple[str, ...]
     p_yes: tuple[float, ...]  # one per question, P("Yes") / (P("Yes") + P("No"))
     seen: TimeRange
     latency_ms: float
+    model: ModelIdentity | None = None  # who answered (None only from test doubles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +63,7 @@ class TextAnswer:
     text: str
     seen: TimeRange
     latency_ms: float
+    model: ModelIdentity | None = None  # who answered (None only from test doubles)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from engine.intake import Intake
 from engine.intake_store import load_pending, save_pending
 from engine.protocols import StreamModel
 from engine.scheduler import JobQueue
+from engine.startup import check_engine
 from engine.worker import AskJob, AskKind, EngineWorker
 from ingest.frame import Frame
 
@@ -47,8 +48,9 @@ class EngineClient:
             return
         model = self._model or self._load()
         self._model = model
-        # queued frames are shrunk to twice the model's input side: bounded memory, the model still resizes itself
-        self._intake = Intake(self.settings.fps, 2 * model.spec.image_size)
+        check_engine(model, self.settings)  # before any frame: positions within the model's range, no idle setting
+        # queued frames are resized to the model's input with the reference's filter: bounded memory, exact input
+        self._intake = Intake(self.settings.fps, model.spec.image_size)
         if self._persists():
             for camera_id, frames in load_pending(self._cache_root).items():
                 self._intake.put_back(camera_id, frames)

@@ -1,8 +1,8 @@
 """Frames into groups, on the submitting threads: sample to the engine's fps, shrink, collect 4 frames per group.
 
 Every frame is counted once: kept, or dropped by policy `above_fps` (it arrived sooner than 1/fps after the last
-kept frame on the camera's own clock). Shrinking here bounds what a queued group holds (<= 2x the model's input
-side, aspect kept) whatever the camera's resolution; the model still does its own bicubic resize.
+kept frame on the camera's own clock). Each kept frame is resized here to the model's input, with the reference's
+filter (resize.py): a queued group holds 4 x S x S pixels whatever the camera's resolution.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from engine import metrics
+from engine.resize import reference_resize
 from ingest.frame import Frame
 
 FRAMES_PER_GROUP = 4
@@ -54,13 +54,9 @@ class PendingGroup:
 
 
 def shrink(image: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.uint8]:
-    """Downscale (area filter, aspect kept) so that no side exceeds `side`; smaller frames pass unchanged."""
-    h, w = image.shape[:2]
-    scale = side / max(h, w)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    """The frame as the model takes it: `side` x `side`, resized exactly as the reference does (resize.py), so a
+    queued group holds no more than the model's input and the model's own preprocessing has nothing left to do."""
+    return reference_resize(image, side)
 
 
 @dataclass

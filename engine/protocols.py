@@ -14,6 +14,8 @@ import numpy.typing as npt
 import torch
 from transformers import Qwen2ForCausalLM
 
+from engine.api import ModelIdentity
+
 
 class PromptIds(Protocol):
     """Token ids of the fixed parts of the Video-XL-2 prompt."""
@@ -64,6 +66,9 @@ class StreamModel(Protocol):
 
     @property
     def tokenizer(self) -> Decoder: ...
+
+    @property
+    def identity(self) -> ModelIdentity: ...
 
     def embed(self, ids: Sequence[int]) -> torch.Tensor: ...  # -> [L, D]
 

@@ -14,8 +14,8 @@ oracle, so the engine asks the language model's own attention instead:
 
 Cost: `layer` layers over the question's own ~10-30 tokens (against the prefix only) plus one [C*G, Hkv, Dh]
 product. The query depends on the question text alone (the prefix never changes), so the planner memoizes it: a
-rule asking the same question every few seconds pays only the product. A batch shares one selection, scored by
-the mean of its questions' queries. bench/stream.py reports the cost next to the question latency.
+rule asking the same question every few seconds pays only the product. Each question is scored and selects on its
+own, whatever else is asked with it (asking.py groups questions by selection). bench/stream.py reports the cost.
 """
 
 from __future__ import annotations

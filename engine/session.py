@@ -34,6 +34,7 @@ class SessionShape:
     dense_chunks: int
     retention_s: float
     fps: float
+    time_period_s: float = 3600.0  # prompt times wrap at this period (EngineSettings.prompt_time_period_s)
 
     @property
     def max_chunks(self) -> int:
@@ -152,8 +153,12 @@ class StreamSession:
         return torch.cat(parts), ts_lens, vis_slices
 
     def stream_time(self, t_wall: float) -> float:
-        """Seconds since the stream's epoch (first frame ever in this cache), as the prompt shows them."""
-        return round(t_wall - (self.epoch if self.epoch is not None else t_wall), 1)
+        """The prompt's time of a frame: seconds since the stream's epoch (first frame ever in this cache), modulo
+        the shape's period, so it stays in the trained range on a stream that runs for months (rounded to 0.1 s
+        first: a time that rounds up to the period shows as 0.0, never as the period itself)."""
+        since = t_wall - (self.epoch if self.epoch is not None else t_wall)
+        period = self.shape.time_period_s
+        return round(since % period, 1) % period
 
     def _embed(self, ids: Sequence[int]) -> torch.Tensor:
         return self.model.embed(list(ids))

@@ -1,9 +1,18 @@
 """A question's view of a camera's cache: bi-granular, assembled from the store, never written back.
 
 Dense: the prompt prefix, the newest chunks (dense in memory) and the top-k chunks most relevant to the question
-(read back dense from the disk tier); sparse (timestamps + 4x pooled visual KV) for every other retained chunk, so
+(read back dense from the dense tier); sparse (timestamps + 4x pooled visual KV) for every other retained chunk, so
 an old chunk is always seen, at least coarsely. As in the reference's bi-granularity decoding, positions are
 compacted to 0..S-1 over the view: pooled chunks shrink, and the question sits right after the last video token.
+
+Two choices differ from the reference's offline evaluation (see docs/architecture.md, "Question views"): the
+oldest retained chunk is not kept dense (in a stream it is just the oldest minute kept, not the video's start; the
+prompt prefix stays dense and plays the attention-sink role), and a question that selects nothing still gets the
+bi-granular view, never a fully dense fallback (that would hold the whole retention dense in memory).
+
+A view can be *extended* rather than rebuilt (`build_view(..., reuse=old)`): every part up to the first that
+changed keeps its rotated keys, so an append that only grows the open chunk costs the new tokens' rotation, and a
+seal costs the chunks after the one that was pooled, whatever the window's length.
 """
 
 from __future__ import annotations
@@ -21,11 +30,22 @@ from engine.layers import ScratchKV
 from engine.records import ChunkRecord
 from engine.rope import rope_tables, rotate
 
+PREFIX_SEQ = -1  # the part id of the prompt prefix
+
 
 class DenseSource(Protocol):
     """Gives back a chunk's dense record when memory holds only its pooled copy (tier.DenseTier)."""
 
     def dense(self, record: ChunkRecord) -> ChunkRecord | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One stretch of a view: the prefix (seq -1) or one chunk, dense or pooled, with its token count."""
+
+    seq: int
+    sparse: bool
+    tokens: int
 
 
 @dataclass(frozen=True)
@@ -34,15 +54,23 @@ class QuestionView:
 
     Questions write their own tokens' KV into the spare room only, so one view serves every question asked before
     the camera's next append (rotation is then paid once, not per question); the stored records are never written.
+    A view extended into a new one (`build_view(reuse=...)`) shares its buffer: the old one must not be used after.
     """
 
     k: torch.Tensor  # [L, Hkv, S + spare, Dh] post-RoPE; [:, :, :S] is the view
     v: torch.Tensor  # [L, Hkv, S + spare, Dh]
     length: int  # S
-    dense_seqs: tuple[int, ...]
-    sparse_seqs: tuple[int, ...]
+    parts: tuple[Part, ...]
     selected_seqs: tuple[int, ...]  # sparse in memory, read back dense for this question
     seen: TimeRange
+
+    @property
+    def dense_seqs(self) -> tuple[int, ...]:
+        return tuple(p.seq for p in self.parts if p.seq != PREFIX_SEQ and not p.sparse)
+
+    @property
+    def sparse_seqs(self) -> tuple[int, ...]:
+        return tuple(p.seq for p in self.parts if p.sparse)
 
     @property
     def nbytes(self) -> int:
@@ -72,40 +100,77 @@ def build_view(
     selected: set[int],
     source: DenseSource | None,
     spare: int,
+    reuse: QuestionView | None = None,
 ) -> QuestionView:
-    """Assemble the view; `selected` are seqs of sparse chunks to read back dense (kept sparse if unavailable)."""
-    parts = [(prefix[0], prefix[1])]
-    dense: list[int] = []
-    sparse: list[int] = []
+    """Assemble the view; `selected` are seqs of sparse chunks to read back dense (kept sparse if unavailable).
+    With `reuse`, the parts it shares with the new view keep their rotated keys (its buffer is taken over)."""
+    tensors = [(prefix[0], prefix[1])]
+    parts = [Part(PREFIX_SEQ, False, int(prefix[0].shape[2]))]
     picked: list[int] = []
     for rec in records:
         chosen = _dense_copy(rec, source) if rec.seq in selected and rec.sparse else rec
-        parts.append((chosen.k, chosen.v))
-        (sparse if chosen.sparse else dense).append(rec.seq)
+        tensors.append((chosen.k, chosen.v))
+        parts.append(Part(rec.seq, chosen.sparse, chosen.layout.tokens))
         if chosen is not rec:
             picked.append(rec.seq)
-    k, v, length = _rotated(lm, parts, spare)
+    k, v, length = _assemble(lm, tensors, parts, spare, reuse)
     seen = TimeRange(records[0].t_first, records[-1].t_last, gaps_in(records))
-    return QuestionView(k, v, length, tuple(dense), tuple(sparse), tuple(picked), seen)
+    return QuestionView(k, v, length, tuple(parts), tuple(picked), seen)
 
 
-def _rotated(
-    lm: Qwen2ForCausalLM, parts: list[tuple[torch.Tensor, torch.Tensor]], spare: int
+def kept_tokens(old: Sequence[Part], new: Sequence[Part]) -> int:
+    """Tokens at the start of a view `new` that an older view `old` already holds, rotated the same way: every
+    part up to the first that changed, and the common start of a part that only grew (the open chunk)."""
+    kept = 0
+    for before, after in zip(old, new, strict=False):
+        if (before.seq, before.sparse) != (after.seq, after.sparse) or before.tokens > after.tokens:
+            break
+        kept += before.tokens
+        if before.tokens != after.tokens:
+            break
+    return kept
+
+
+def _assemble(
+    lm: Qwen2ForCausalLM,
+    tensors: list[tuple[torch.Tensor, torch.Tensor]],
+    parts: list[Part],
+    spare: int,
+    reuse: QuestionView | None,
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Copy pre-RoPE parts [L, Hkv, n_i, Dh] into one buffer, then rotate the keys in place to positions 0..S-1."""
-    length = sum(k.shape[2] for k, _ in parts)
-    n_layers, heads, _, dim = parts[0][0].shape
-    k_buf = parts[0][0].new_empty(n_layers, heads, length + spare, dim)
-    v_buf = parts[0][1].new_empty(n_layers, heads, length + spare, dim)
+    """Copy pre-RoPE parts [L, Hkv, n_i, Dh] into one buffer from the first token `reuse` lacks, then rotate those
+    keys in place to positions kept..S-1 (RoPE is elementwise, so this equals rotating the whole buffer)."""
+    length = sum(p.tokens for p in parts)
+    kept = kept_tokens(reuse.parts, parts) if reuse is not None else 0
+    k_buf, v_buf = _buffers(tensors[0][0], length + spare, spare, reuse, kept)
     start = 0
-    for k, v in parts:
-        k_buf[:, :, start : start + k.shape[2]] = k
-        v_buf[:, :, start : start + k.shape[2]] = v
-        start += k.shape[2]
-    view = k_buf[:, :, :length]
-    cos, sin = rope_tables(lm, torch.arange(length), view)
-    rotate(view, cos, sin, out=view)  # both products are computed before the sum is written back
+    for (k, v), part in zip(tensors, parts, strict=True):
+        end = start + part.tokens
+        if end > kept:
+            skip = max(0, kept - start)
+            k_buf[:, :, start + skip : end] = k[:, :, skip:]
+            v_buf[:, :, start + skip : end] = v[:, :, skip:]
+        start = end
+    new = k_buf[:, :, kept:length]
+    cos, sin = rope_tables(lm, torch.arange(kept, length), new)
+    rotate(new, cos, sin, out=new)  # both products are computed before the sum is written back
     return k_buf, v_buf, length
+
+
+def _buffers(
+    like: torch.Tensor, capacity: int, grow: int, reuse: QuestionView | None, kept: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The reused view's buffers when they have room, else new ones [L, Hkv, capacity, Dh] with its kept tokens."""
+    if reuse is not None and reuse.k.shape[2] >= capacity:
+        return reuse.k, reuse.v
+    n_layers, heads, _, dim = like.shape
+    room = capacity + grow  # room for the appends until the next seal, so they extend the view in place
+    k_buf = like.new_empty(n_layers, heads, room, dim)
+    v_buf = like.new_empty(n_layers, heads, room, dim)
+    if reuse is not None and kept:
+        k_buf[:, :, :kept] = reuse.k[:, :, :kept]
+        v_buf[:, :, :kept] = reuse.v[:, :, :kept]
+    return k_buf, v_buf
 
 
 def _dense_copy(record: ChunkRecord, source: DenseSource | None) -> ChunkRecord:

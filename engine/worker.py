@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from concurrent.futures import Future, InvalidStateError
@@ -18,17 +17,17 @@ from config.engine import EngineSettings
 from engine import metrics
 from engine.api import EngineError, TextAnswer, TimeRange, YesNoAnswer
 from engine.asking import ViewPlanner
+from engine.cache_dirs import camera_of, directory_name
 from engine.persist import ChunkFiles
 from engine.protocols import StreamModel
-from engine.questions import answer_text, yes_no
+from engine.questions import answer_text
 from engine.records import ChunkRecord, EncodedGroup
 from engine.scheduler import GroupBatch, JobQueue
-from engine.session import SessionShape, StreamSession
+from engine.session import StreamSession
+from engine.startup import session_shape
 from engine.tier import DenseTier
 
 log = structlog.get_logger(__name__)
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # camera ids become directory names
 
 
 class AskKind(Enum):
@@ -80,10 +79,8 @@ class EngineWorker:
         self.settings = settings
         self._root = cache_root if settings.persist else None
         self._queue = queue
-        self._shape = SessionShape(
-            settings.chunk_groups, settings.window_chunks, settings.dense_chunks, settings.retention_s, settings.fps
-        )
-        self._planner = ViewPlanner(model, settings.top_k)
+        self._shape = session_shape(settings)
+        self._planner = ViewPlanner(model, settings.top_k, settings.cached_views)
         self._sessions: dict[str, StreamSession] = {}
         self._tiers: dict[str, DenseTier] = {}
         self._stats: dict[str, SessionStats] = {}
@@ -137,10 +134,14 @@ class EngineWorker:
         if self._root is None or not self._root.is_dir():
             return
         for directory in sorted(p for p in self._root.iterdir() if p.is_dir()):
+            camera_id = camera_of(directory.name)
+            if camera_id is None:
+                log.warning("engine.restore_skipped", directory=str(directory), reason="not a camera's cache directory")
+                continue
             try:
-                self._session(directory.name)
+                self._session(camera_id)
             except Exception:
-                log.exception("engine.restore_failed", camera_id=directory.name)
+                log.exception("engine.restore_failed", camera_id=camera_id)
 
     def _session(self, camera_id: str) -> StreamSession:
         session = self._sessions.get(camera_id)
@@ -148,10 +149,9 @@ class EngineWorker:
             return session
         tier = DenseTier(None, 0)
         sink, restored = None, None
-        if self._root is not None and not _SAFE_ID.match(camera_id):
-            log.warning("engine.cache_not_persisted", camera_id=camera_id, reason="id is not a safe directory name")
-        elif self._root is not None:
-            files = ChunkFiles(self._root / camera_id, camera_id, self.model.spec.fingerprint, self._device())
+        if self._root is not None:  # any camera id has a directory (cache_dirs), so top-k read-back always works
+            directory = self._root / directory_name(camera_id)
+            files = ChunkFiles(directory, camera_id, self.model.spec.fingerprint, self._device())
             tier = DenseTier(files, self.settings.top_k)
             sink, restored = _CameraSink(files, tier), files.restore()
         session = StreamSession(camera_id, self.model, self._shape, sink, restored)
@@ -172,8 +172,7 @@ class EngineWorker:
         started = time.perf_counter()
         session.append(encoded)
         metrics.PREFILL_SECONDS.labels(batch.camera_id).observe(time.perf_counter() - started)
-        self._planner.forget(batch.camera_id)
-        self._publish(session)
+        self._publish(session)  # the camera's cached view stays, to be extended by its next question
 
     def _ask(self, job: AskJob) -> None:
         if not job.future.set_running_or_notify_cancel():
@@ -190,15 +189,18 @@ class EngineWorker:
         session = self._sessions.get(job.camera_id)
         if session is None:
             raise EngineError(f"camera {job.camera_id!r} has sent no frames to the engine; check its ingest status")
-        view = self._planner.view(session, job.questions, job.window_s, self._tiers[job.camera_id])
+        # each question on its own selection's view: an answer never depends on the other questions of its batch
+        tier = self._tiers[job.camera_id]
         if job.kind is AskKind.YES_NO:
-            p = yes_no(self.model, view, job.questions)
+            p, view = self._planner.yes_no(session, job.questions, job.window_s, tier)
             answer: YesNoAnswer | TextAnswer = YesNoAnswer(
-                job.camera_id, job.questions, tuple(p), view.seen, _ms_since(job.submitted)
+                job.camera_id, job.questions, tuple(p), view.seen, _ms_since(job.submitted), self.model.identity
             )
         else:
+            view = self._planner.view(session, job.questions[:1], job.window_s, tier)
             text = answer_text(self.model, view, job.questions[0], job.max_tokens)
-            answer = TextAnswer(job.camera_id, job.questions[0], text, view.seen, _ms_since(job.submitted))
+            answer = TextAnswer(job.camera_id, job.questions[0], text, view.seen, _ms_since(job.submitted),
+                                self.model.identity)
         metrics.QUESTION_SECONDS.labels(job.camera_id, job.kind.value).observe(answer.latency_ms / 1000.0)
         self._publish(session)  # the cached view and dense copies count towards the camera's bytes
         return answer

@@ -146,7 +146,8 @@ async def run_replay(settings: VigilSettings, camera: CameraSettings, video: Pat
 async def _start_engine(settings: VigilSettings, scratch: Path) -> EngineClient | None:
     if not settings.engine.enabled or not any(r.condition.type == "question" for r in settings.rules):
         return None
-    engine = EngineClient(settings.engine.model_copy(update={"persist": False}), scratch / "engine")
+    # chunk files in the scratch directory: the dense tier that top-k read-back needs; deleted with it
+    engine = EngineClient(settings.engine.model_copy(update={"persist": True}), scratch / "engine")
     await asyncio.to_thread(engine.start)
     return engine
 
@@ -217,7 +218,10 @@ def summary(events: Sequence[AlertEvent], t0: float, out: Path, ending: FileEndi
     for e in started:
         ended = next((x for x in events if x.id == e.id and x.type is EventType.ENDED), None)
         span = f"{_offset(e.started_at, t0)} - {_offset(ended.ended_at, t0) if ended else 'end of video'}"
-        lines.append(f"  {e.rule:<24} {e.severity:<9} {span}  (peak score {e.peak_score:.2f})")
+        untrained = "  UNTRAINED model: not a detection" if e.untrained else ""
+        lines.append(f"  {e.rule:<24} {e.severity:<9} {span}  (peak score {e.peak_score:.2f}){untrained}")
+    labels = sorted({e.model.label for e in started if e.model is not None and not e.model.trained})
+    lines += [f"note: question-rule alerts come from an {label}" for label in labels]
     return "\n".join(lines)
 
 

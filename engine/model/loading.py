@@ -12,6 +12,7 @@ import structlog
 import torch
 from transformers.models.qwen2.modeling_qwen2 import Qwen2RotaryEmbedding
 
+from engine.api import ModelIdentity
 from engine.model import checkpoint, metrics
 from engine.model.errors import CheckpointError
 from engine.model.hf_config import config_json, spec_from_config
@@ -25,6 +26,7 @@ from engine.model.weights import fingerprint, init_random
 log = structlog.get_logger(__name__)
 
 CONFIG_FILE = "config.json"
+RANDOM_MARK = "vigil_random_weights"  # config.json key save_model writes: these weights were never trained
 _VOCAB_MULTIPLE = 64  # vocab rows are padded like Qwen's (152064 rows for 151665 tokens)
 
 
@@ -45,6 +47,7 @@ def load_model(path_or_preset: str | Path, device: str | torch.device = "cpu", d
                               "or random_weights=True for a benchmark")
     else:
         model = _finish(_checkpoint_model(Path(source), target, dtype))
+    model.identity = _identity(model, None if preset else Path(source))
     metrics.MODEL_LOAD_SECONDS.labels(model.spec.preset).set(time.perf_counter() - started)
     log.info("model_loaded", source=source, preset=model.spec.preset, device=str(target), dtype=str(dtype),
              fingerprint=model.spec.fingerprint, seconds=round(time.perf_counter() - started, 3))
@@ -56,9 +59,19 @@ def save_model(model: VideoXL2, directory: Path, max_shard_bytes: int = 4 * 2**3
     directory.mkdir(parents=True, exist_ok=True)
     state = {to_checkpoint(name): tensor for name, tensor in model.state_dict().items()}
     checkpoint.write_shards(state, directory, max_shard_bytes)
-    (directory / CONFIG_FILE).write_text(json.dumps(config_json(model.spec), indent=2))
+    config = {**config_json(model.spec), RANDOM_MARK: not model.identity.trained}  # a saved random model stays one
+    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
     model.tokenizer.save_pretrained(str(directory))
     log.info("model_saved", directory=str(directory), tensors=len(state), fingerprint=model.spec.fingerprint)
+
+
+def _identity(model: VideoXL2, directory: Path | None) -> ModelIdentity:
+    """Random weights are never 'trained'; a checkpoint directory is, unless save_model wrote it from random ones."""
+    spec = model.spec
+    if directory is None:
+        return ModelIdentity(spec.preset, None, spec.fingerprint, trained=False)
+    random = bool(_read_config(directory).get(RANDOM_MARK, False))
+    return ModelIdentity(spec.preset, str(directory), spec.fingerprint, trained=not random)
 
 
 def build_skeleton(spec: ModelSpec) -> VideoXL2:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from transformers import Cache, Qwen2ForCausalLM
 
+from engine.api import ModelIdentity
 from engine.model.dts import DTS, group_layout
 from engine.model.errors import ModelInputError
 from engine.model.projector import build_projector, pool_2x2
@@ -26,6 +27,7 @@ class VideoXL2(nn.Module):
     spec: ModelSpec
     tokenizer: Any
     prompt: PromptIds
+    identity: ModelIdentity  # set by load_model: which weights these are, trained or not
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
@@ -34,6 +36,7 @@ class VideoXL2(nn.Module):
         self.dts = DTS(spec.vision_hidden, spec.dts_norm_groups, spec.dts_max_relative)
         self.projector = build_projector(spec.vision_hidden, spec.hidden_size)
         self.lm = Qwen2ForCausalLM(qwen2_config(spec))
+        self.identity = ModelIdentity(spec.preset, None, spec.fingerprint, trained=False)
 
     @property
     def device(self) -> torch.device:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,10 +12,11 @@ from transformers import SiglipVisionModel
 
 from engine.model.errors import ModelInputError
 from engine.model.spec import ModelSpec, siglip_config
+from engine.resize import reference_resize
 
 
 def preprocess_frames(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
-    """BGR uint8 [H, W, 3] frames -> float32 [N, 3, size, size] in [-1, 1] (RGB, bicubic, no crop)."""
+    """BGR uint8 [H, W, 3] frames -> float32 [N, 3, size, size] in [-1, 1] (RGB, PIL bicubic, no crop)."""
     if not images:
         raise ModelInputError("preprocess needs at least one frame, got none")
     return torch.from_numpy(np.stack([_to_pixels(image, size) for image in images]))
@@ -25,9 +25,8 @@ def preprocess_frames(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
 def _to_pixels(image: np.ndarray, size: int) -> np.ndarray:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ModelInputError(f"frames must be BGR uint8 [H, W, 3]; got {image.dtype} {image.shape}")
-    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    resized = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_CUBIC)
-    scaled = resized.astype(np.float32) / 255.0
+    resized = reference_resize(image, size)  # per channel: BGR resizes as RGB would
+    scaled = resized[:, :, ::-1].astype(np.float32) / 255.0  # BGR -> RGB
     return ((scaled - 0.5) / 0.5).transpose(2, 0, 1)  # [3, S, S]
 
 

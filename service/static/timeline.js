@@ -25,6 +25,9 @@ function normalize(event) {
     score: event.score,
     question: event.question,
     explanation: event.explanation,
+    // question rules carry the model that answered; an untrained one's alert is mechanics, never a detection
+    untrained: Boolean(event.model && !event.model.trained),
+    modelLabel: event.model ? event.model.label : null,
     started,
     ended: isoSeconds(event.ended_at),
     snapshotT: isoSeconds(snapshot.at) ?? started,
@@ -34,16 +37,17 @@ function normalize(event) {
 }
 
 function alertItem(alert) {
-  const item = el("li", `alert ${alert.severity}`);
+  const item = el("li", `alert ${alert.severity}${alert.untrained ? " untrained" : ""}`);
   item.dataset.alertId = alert.id;
   const thumb = el("img");
   thumb.alt = `Snapshot of ${alert.camera} at ${clock(alert.snapshotT)}`;
   const body = el("div");
-  body.append(el("div", "sev", alert.severity), el("div", "title", `${alert.rule} · ${alert.camera}`));
+  const sev = alert.untrained ? `${alert.severity} · untrained model` : alert.severity;
+  body.append(el("div", "sev", sev), el("div", "title", `${alert.rule} · ${alert.camera}`));
   body.append(el("div", "meta"));
   if (alert.explanation) body.append(el("div", "explanation", alert.explanation));
   // A question rule's alert is the model's answer: with the untrained preset it is mechanics, not a detection.
-  const note = state.info?.model_note;
+  const note = alert.untrained ? alert.modelLabel : state.info?.model_note;
   if (alert.condition === "question" && note) body.append(el("div", "caveat", note));
   const play = el("button", "play", "Play clip");
   play.type = "button";
@@ -56,7 +60,7 @@ function alertItem(alert) {
 }
 
 function updateAlertItem(item, alert) {
-  item.className = `alert ${alert.severity} ${alert.type}`;
+  item.className = `alert ${alert.severity} ${alert.type}${alert.untrained ? " untrained" : ""}`;
   const score = alert.score == null ? "" : ` · score ${Number(alert.score).toFixed(2)}`;
   const ended = alert.ended ? ` → ${clock(alert.ended)}` : "";
   $(".meta", item).textContent = `${alert.type} · ${clock(alert.started)}${ended}${score}`;

@@ -146,3 +146,16 @@ def test_loading_opens_no_network_connection(saved_dir: Path, socket_guard: list
     load_model(saved_dir)
     load_model("tiny", seed=5)
     assert socket_guard == []
+
+
+def test_the_model_says_whether_its_weights_were_trained(tiny_model: VideoXL2, copy_dir: Path) -> None:
+    assert (tiny_model.identity.preset, tiny_model.identity.trained) == ("tiny", False)
+    assert tiny_model.identity.checkpoint is None and tiny_model.identity.fingerprint == tiny_model.spec.fingerprint
+    saved = load_model(copy_dir)  # a checkpoint written from random weights stays untrained
+    assert not saved.identity.trained and saved.identity.checkpoint == str(copy_dir)
+    assert saved.identity.label.startswith("UNTRAINED tiny model from")
+    config = json.loads((copy_dir / "config.json").read_text())
+    del config["vigil_random_weights"]  # what a released checkpoint's config looks like: no such mark
+    (copy_dir / "config.json").write_text(json.dumps(config))
+    released = load_model(copy_dir)
+    assert released.identity.trained and "UNTRAINED" not in released.identity.label

@@ -32,7 +32,7 @@ def _group(camera: str, t: float, ready: float = 0.0) -> PendingGroup:
 
 
 async def test_client_streams_answers_and_reports_status(tiny_model: VideoXL2, tmp_path: Path) -> None:
-    settings = EngineSettings(chunk_groups=2, window_chunks=1, dense_chunks=1, persist=False, fps=1.0)
+    settings = EngineSettings(chunk_groups=2, window_chunks=1, dense_chunks=1, persist=False, top_k=0, fps=1.0)
     client = EngineClient(settings, tmp_path, tiny_model)
     client.start()
     try:
@@ -58,7 +58,7 @@ async def test_client_streams_answers_and_reports_status(tiny_model: VideoXL2, t
 
 
 async def test_asking_about_a_camera_without_video_is_an_engine_error(tiny_model: VideoXL2, tmp_path: Path) -> None:
-    client = EngineClient(EngineSettings(persist=False), tmp_path, tiny_model)
+    client = EngineClient(EngineSettings(persist=False, top_k=0), tmp_path, tiny_model)
     client.start()
     try:
         with pytest.raises(EngineError, match="'gate'"):
@@ -114,12 +114,12 @@ def test_the_sampler_keeps_one_frame_per_period_despite_jitter() -> None:
     assert not jittery.keep(4.5)
 
 
-def test_intake_groups_four_kept_frames_and_shrinks_them() -> None:
+def test_intake_groups_four_kept_frames_resized_to_the_model_input() -> None:
     intake = Intake(fps=1.0, max_side=72)
     image = np.zeros((360, 640, 3), dtype=np.uint8)
     out = [intake.add(Frame.make("cam", i, i / 2, T0 + i / 2, image)) for i in range(8)]
     done = [g for g in out if g is not None]
-    assert len(done) == 1 and done[0].images[0].shape == (40, 72, 3)
+    assert len(done) == 1 and done[0].images[0].shape == (72, 72, 3)
     assert (done[0].t_first, done[0].t_last) == (T0, T0 + 3.0)
     assert intake.counts("cam") == (8, 4)
 
@@ -127,7 +127,7 @@ def test_intake_groups_four_kept_frames_and_shrinks_them() -> None:
 async def test_a_burst_beyond_the_queue_drops_whole_groups_and_accounts_for_each(
     tiny_model: VideoXL2, tmp_path: Path
 ) -> None:
-    settings = EngineSettings(queue_size=8, chunk_groups=2, window_chunks=1, dense_chunks=1, persist=False)
+    settings = EngineSettings(queue_size=8, chunk_groups=2, window_chunks=1, dense_chunks=1, persist=False, top_k=0)
     client = EngineClient(settings, tmp_path, tiny_model)
     client.start()
     images = frames(4, seed=21)
