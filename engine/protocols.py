@@ -14,6 +14,8 @@ import numpy.typing as npt
 import torch
 from transformers import Qwen2ForCausalLM
 
+from engine.steps import Steps
+
 
 class PromptIds(Protocol):
     """Token ids of the fixed parts of the Video-XL-2 prompt."""
@@ -70,3 +72,5 @@ class StreamModel(Protocol):
     def preprocess(self, images: Sequence[npt.NDArray[np.uint8]]) -> torch.Tensor: ...  # -> [N, 3, S, S]
 
     def encode_groups(self, pixels: torch.Tensor) -> torch.Tensor: ...  # [4G, 3, S, S] -> [G, V, D]
+
+    def encode_steps(self, pixels: torch.Tensor, groups_per_pass: int) -> Steps[torch.Tensor]: ...  # [G, V, D]
