@@ -103,17 +103,22 @@ class JobQueue:
                     return None
 
     def take_round(
-        self, max_groups: int, max_cameras: int, max_questions: int, timeout: float | None = None
+        self, max_groups: int, max_cameras: int, max_questions: int, timeout: float | None = None,
+        appends_first: bool = False,
     ) -> list[Any] | AppendRound | None:
         """Waiting questions (at most `max_questions`, oldest first) if any, else an AppendRound of up to
-        `max_cameras` cameras. None when closed and empty, or on timeout."""
+        `max_cameras` cameras; `appends_first` swaps the preference (the engine passes it right after answering a
+        batch of questions, so askers in a closed loop cannot starve ingest). None when closed and empty, or on
+        timeout."""
         with self._cond:
             while True:
-                if self._questions:
+                if self._questions and not appends_first:
                     return self._pop_questions(max_questions)
                 batches = self._next_batches(max_groups, max_cameras)
                 if batches:
                     return AppendRound(tuple(batches))
+                if self._questions:
+                    return self._pop_questions(max_questions)
                 if self._closed or not self._cond.wait(timeout):
                     return None
 

@@ -115,10 +115,12 @@ class EngineWorker:
         try:
             with torch.inference_mode():
                 self._restore_all()
+                answered = False  # after a batch of questions, waiting groups go next: appends never starve
                 while (job := self._queue.take_round(
-                    settings.chunk_groups, settings.batch_cameras, settings.batch_questions
+                    settings.chunk_groups, settings.batch_cameras, settings.batch_questions, appends_first=answered
                 )) is not None:
-                    self._handle(job)
+                    self.handle(job)
+                    answered = not isinstance(job, AppendRound)
                 self._checkpoint_all()
         except Exception:  # logged here, where the thread ends; the finally answers whoever still waits
             log.exception("engine.thread_died", action="questions are refused from now on; restart the service")
@@ -128,7 +130,9 @@ class EngineWorker:
                 _refuse(job, EngineError("the engine thread stopped before answering; the service log says why"))
             log.info("engine.thread_stopped", cameras=len(self._sessions))
 
-    def _handle(self, job: AppendRound | list[AskJob]) -> None:
+    def handle(self, job: AppendRound | list[AskJob]) -> None:
+        """Run one job of `JobQueue.take_round` on the calling thread: the engine thread's loop, or a benchmark or
+        test that never started the thread (never both: the worker's sessions have one owner)."""
         if isinstance(job, AppendRound):
             self._round(job)
         else:

@@ -82,7 +82,7 @@ def test_a_question_is_answered_between_the_steps_of_an_append_round(tiny_model:
             queue.put_group(_pending(cam, 0, seed=3))
         first = queue.take_round(2, 16, 16, timeout=0)
         assert isinstance(first, AppendRound)
-        worker._round(first)
+        worker.handle(first)
         for cam in ("a", "b", "c"):
             for i in (1, 2):
                 queue.put_group(_pending(cam, i, seed=3))
@@ -90,7 +90,7 @@ def test_a_question_is_answered_between_the_steps_of_an_append_round(tiny_model:
         assert isinstance(second, AppendRound) and len(second.batches) == 3
         future: Future[object] = Future()
         queue.put_question(AskJob("a", AskKind.YES_NO, ("Is the belt jammed?",), None, 1, future, 0.0))
-        worker._round(second)
+        worker.handle(second)
     answer = future.result(timeout=0)
     assert isinstance(answer, YesNoAnswer) and 0.0 <= answer.p_yes[0] <= 1.0
     # answered mid-round: it saw camera a as it was before the round, though the round then added two groups
@@ -99,3 +99,12 @@ def test_a_question_is_answered_between_the_steps_of_an_append_round(tiny_model:
     assert stats is not None and stats.groups_encoded == 3 and stats.seen is not None
     assert stats.seen.end == T0 + 11.0
     assert np.isclose(stats.seen.start, T0)
+
+
+def test_right_after_questions_waiting_groups_go_first_so_askers_cannot_starve_ingest() -> None:
+    queue = JobQueue(capacity=1000, max_lag_s=30.0, clock=FakeClock())
+    queue.put_group(_group("cam", 0.0))
+    queue.put_question("q0")
+    job = queue.take_round(max_groups=4, max_cameras=4, max_questions=4, timeout=0, appends_first=True)
+    assert isinstance(job, AppendRound) and job.batches[0].camera_id == "cam"
+    assert queue.take_round(max_groups=4, max_cameras=4, max_questions=4, timeout=0, appends_first=True) == ["q0"]
