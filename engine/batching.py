@@ -41,7 +41,10 @@ def prefill_cameras(
         raise ValueError("prefill_cameras takes each camera's session once; merge its groups first")
     rest = [(session, list(groups)) for session, groups in work if groups]
     while rest:
-        planned = [(session, session.plan(groups[: session.room()])) for session, groups in rest]
+        planned = []
+        for session, groups in rest:
+            planned.append((session, session.plan(groups[: session.room()])))
+            yield  # assembling a context copies the camera's window: a step of its own
         for batch in token_batches(planned, max_tokens):
             yield from _prefill(model, batch)
         rest = [
@@ -67,6 +70,8 @@ def token_batches(planned: Sequence[Planned], max_tokens: int) -> list[list[Plan
 def _prefill(model: StreamModel, batch: Sequence[Planned]) -> Steps[None]:
     lanes = [Lane(piece.x, piece.positions, piece.own_mask()) for _, piece in batch]
     scratch = scratch_for_contexts(model.lm, [piece.context for _, piece in batch], lanes)
+    yield
     outputs = yield from run_lanes(model.lm, lanes, scratch)
     for (session, piece), out in zip(batch, outputs, strict=True):
-        session.commit(piece, out.k_pre, out.v)
+        session.commit(piece, out.k_pre, out.v)  # a seal pools and persists a chunk: a step of its own
+        yield

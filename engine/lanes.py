@@ -6,8 +6,9 @@ tokens' keys at [S_b, S_b + T_b); a per-lane additive mask opens exactly those s
 own mask: causal for a prefill, block-causal for packed questions), so a lane computes what it would alone
 (tests/engine/test_batching.py holds lanes equal to one camera at a time within float rounding).
 
-Positions are per token, so each lane keeps its own stream or view positions. PyTorch SDPA with an explicit mask:
-on CUDA it dispatches to the memory-efficient kernel, on CPU to the fused math kernel.
+Positions are per token, so each lane keeps its own stream or view positions. PyTorch SDPA with an explicit mask
+(on CUDA the memory-efficient kernel; on CPU the fused one); grouped-query heads become extra query rows, so the
+KV is never repeated and no kernel has to support GQA.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from engine.chunk_rule import Context
 from engine.layers import StepOutput, lm_dims, project_qkv
 from engine.rope import rope_tables, rotate
 from engine.steps import Steps
+
+_ALIGN = 16  # key slots rounded up so the mask's rows are aligned for CUDA's memory-efficient SDPA kernel
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ def _empty(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     dims = lm_dims(lm)
     capacity = max(s + lane.tokens for s, lane in zip(lengths, lanes, strict=True))
+    capacity = -(-capacity // _ALIGN) * _ALIGN
     shape = (like.shape[0], len(lanes), dims.kv_heads, capacity, dims.head_dim)
     return like.new_zeros(shape), like.new_zeros(shape)
 
@@ -120,7 +124,8 @@ def run_lanes(
     x = torch.cat([lane.x for lane in lanes])  # [N, D]
     index = _index(lanes, scratch.lengths, x.device)
     cos, sin = rope_tables(lm, torch.cat([lane.positions for lane in lanes]), x)  # [N, Dh]
-    bias = lane_bias(lanes, scratch, index.rows, x.dtype)
+    rep = lm_dims(lm).q_heads // lm_dims(lm).kv_heads
+    bias = lane_bias(lanes, scratch, index.rows, x.dtype).repeat(1, 1, rep, 1)  # [B, 1, rep * Tmax, Cap]
     keys, values, h = [], [], x[None]  # h: [1, N, D]
     for i, layer in enumerate(lm.model.layers[:stop]):
         h, k_pre, v = _layer(layer, h, (cos, sin), scratch, i, index, bias)
@@ -146,12 +151,16 @@ def _layer(
     q, k_pre, v = project_qkv(attn, layer.input_layernorm(h))  # q: [Hq, N, Dh]; k_pre, v: [Hkv, N, Dh]
     scratch.k[i][index.lane, :, index.slot] = rotate(k_pre, *rope).transpose(0, 1)  # [N, Hkv, Dh]
     scratch.v[i][index.lane, :, index.slot] = v.transpose(0, 1)
-    q_pad = q.new_zeros(scratch.k.shape[1], index.rows, q.shape[0], q.shape[2])  # [B, Tmax, Hq, Dh]
+    batch, kv_heads, dim = scratch.k.shape[1], scratch.k.shape[2], q.shape[2]
+    rep = q.shape[0] // kv_heads
+    q_pad = q.new_zeros(batch, index.rows, q.shape[0], dim)  # [B, Tmax, Hq, Dh]
     q_pad[index.lane, index.row] = rotate(q, *rope).transpose(0, 1)
-    out = F.scaled_dot_product_attention(
-        q_pad.transpose(1, 2), scratch.k[i], scratch.v[i], attn_mask=bias, scale=attn.scaling, enable_gqa=True
-    )  # [B, Hq, Tmax, Dh]
-    packed = out.transpose(1, 2)[index.lane, index.row]  # [N, Hq, Dh]
+    # GQA as more query rows: query head h = g * rep + r reads KV head g (HF's repeat_kv), so [B, Tmax, Hkv, rep, Dh]
+    # -> [B, Hkv, rep * Tmax, Dh] attends to the un-repeated KV with the mask tiled rep times; no kernel needs GQA.
+    q_rows = q_pad.view(batch, index.rows, kv_heads, rep, dim).permute(0, 2, 3, 1, 4).reshape(batch, kv_heads, -1, dim)
+    out = F.scaled_dot_product_attention(q_rows, scratch.k[i], scratch.v[i], attn_mask=bias, scale=attn.scaling)
+    out = out.view(batch, kv_heads, rep, index.rows, dim).permute(0, 3, 1, 2, 4)  # [B, Tmax, Hkv, rep, Dh]
+    packed = out.reshape(batch, index.rows, -1, dim)[index.lane, index.row]  # [N, Hq, Dh]
     h = h + attn.o_proj(packed.reshape(1, h.shape[1], -1))
     h = h + layer.mlp(layer.post_attention_layernorm(h))
     return h, k_pre, v

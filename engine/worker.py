@@ -160,7 +160,12 @@ class EngineWorker:
 
     def _append_round(self, job: AppendRound) -> Steps[None]:
         """Encode every camera's groups in shared vision passes, then prefill them in shared forwards."""
-        ready = [(batch, pixels) for batch in job.batches if (pixels := self._pixels(batch)) is not None]
+        ready = []
+        for batch in job.batches:
+            pixels = self._pixels(batch)
+            if pixels is not None:
+                ready.append((batch, pixels))
+            yield  # decoding and resizing a camera's frames: a step of its own
         if not ready:
             return
         started = time.perf_counter()
