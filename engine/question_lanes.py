@@ -40,3 +40,21 @@ def yes_no_lanes(model: StreamModel, asks: Sequence[tuple[QuestionView, Sequence
         logits = token_logits(model.lm, out.hidden[last], ids)  # [Q, 2]
         answers.append([float(p) for p in logits.float().softmax(dim=-1)[:, 0]])
     return answers
+
+
+Selection = tuple[QuestionView, list[int]]  # a view, and the indices of the job's questions asked on it
+
+
+def yes_no_jobs(model: StreamModel, jobs: Sequence[tuple[Sequence[str], Sequence[Selection]]]) -> list[list[float]]:
+    """For each job (its questions, and the views they are asked on: one, or one per relevance selection), P(yes)
+    per question in the job's order; every view of every job is one lane of one forward."""
+    asks = [(view, [questions[i] for i in indices]) for questions, selections in jobs for view, indices in selections]
+    flat = iter(yes_no_lanes(model, asks))
+    out = []
+    for questions, selections in jobs:
+        p_yes = [0.0] * len(questions)
+        for _, indices in selections:
+            for i, p in zip(indices, next(flat), strict=True):
+                p_yes[i] = p
+        out.append(p_yes)
+    return out

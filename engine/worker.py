@@ -22,7 +22,7 @@ from engine.asking import ViewPlanner
 from engine.batching import encode_cameras, prefill_cameras
 from engine.persist import ChunkFiles
 from engine.protocols import StreamModel
-from engine.question_lanes import yes_no_lanes
+from engine.question_lanes import Selection, yes_no_jobs
 from engine.questions import answer_text, yes_no
 from engine.records import ChunkRecord, EncodedGroup
 from engine.scheduler import AppendRound, GroupBatch, JobQueue
@@ -223,36 +223,46 @@ class EngineWorker:
 
     def _answer_all(self, jobs: list[AskJob]) -> None:
         """Answer questions of any cameras: free text one by one, yes/no of every camera in one forward."""
-        asks: list[tuple[AskJob, QuestionView]] = []
+        asks: list[tuple[AskJob, list[Selection]]] = []
         for job in jobs:
             if not job.future.set_running_or_notify_cancel():
                 continue  # the caller gave up waiting
             if job.kind is AskKind.TEXT:
                 self._settle(job, self._answer_text, job)
                 continue
-            view = self._settle(job, self._view, job)
-            if isinstance(view, QuestionView):
-                asks.append((job, view))
+            selections = self._settle(job, self._selections, job)
+            if isinstance(selections, list):
+                asks.append((job, selections))
         if asks:
             self._answer_yes_no(asks)
 
-    def _answer_yes_no(self, asks: list[tuple[AskJob, QuestionView]]) -> None:
-        if len(asks) == 1:  # alone: the per-view path, no padding
-            job, view = asks[0]
+    def _selections(self, job: AskJob) -> list[Selection]:
+        """The views the job's questions are asked on, each with the indices of its questions (one view here, all
+        questions on it; a planner that selects per question gives one per selection, all at the current version,
+        so holding them together until the batched forward is safe)."""
+        return [(self._view(job), list(range(len(job.questions))))]
+
+    def _answer_yes_no(self, asks: list[tuple[AskJob, list[Selection]]]) -> None:
+        if len(asks) == 1 and len(asks[0][1]) == 1:  # one view: the per-view path, no padding
+            job, [(view, _)] = asks[0]
             self._settle(job, self._alone, job, view)
             return
         try:
-            p_yes = yes_no_lanes(self.model, [(view, job.questions) for job, view in asks])
-        except Exception:  # the batch failed (memory?): each camera alone, so one bad view fails only its asker
+            p_yes = yes_no_jobs(self.model, [(job.questions, selections) for job, selections in asks])
+        except Exception:  # the batch failed (memory?): each job alone, so one bad view fails only its asker
             log.exception("engine.question_batch_failed", cameras=[job.camera_id for job, _ in asks])
-            for job, view in asks:
-                self._settle(job, self._alone, job, view)
+            for job, selections in asks:
+                self._settle(job, self._one_job, job, selections)
             return
-        for (job, view), p in zip(asks, p_yes, strict=True):
-            self._settle(job, self._yes_no_answer, job, view, p)
+        for (job, selections), p in zip(asks, p_yes, strict=True):
+            self._settle(job, self._yes_no_answer, job, selections[-1][0], p)
 
     def _alone(self, job: AskJob, view: QuestionView) -> YesNoAnswer:
         return self._yes_no_answer(job, view, yes_no(self.model, view, job.questions))
+
+    def _one_job(self, job: AskJob, selections: list[Selection]) -> YesNoAnswer:
+        p_yes = yes_no_jobs(self.model, [(job.questions, selections)])[0]
+        return self._yes_no_answer(job, selections[-1][0], p_yes)
 
     def _settle(self, job: AskJob, work: Callable[..., object], *args: object) -> object:
         """Run `work(*args)` for a job; an answer resolves the job's future, an error fails it (named by camera)."""

@@ -6,13 +6,14 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from config.engine import EngineSettings
-from engine.api import YesNoAnswer
+from engine.api import EngineError, TextAnswer, YesNoAnswer
 from engine.intake import PendingGroup
 from engine.model import VideoXL2
-from engine.scheduler import AppendRound, JobQueue
+from engine.scheduler import AppendRound, GroupBatch, JobQueue
 from engine.worker import AskJob, AskKind, EngineWorker
 from tests.engine.stream_helpers import T0, frames
 
@@ -108,3 +109,33 @@ def test_right_after_questions_waiting_groups_go_first_so_askers_cannot_starve_i
     job = queue.take_round(max_groups=4, max_cameras=4, max_questions=4, timeout=0, appends_first=True)
     assert isinstance(job, AppendRound) and job.batches[0].camera_id == "cam"
     assert queue.take_round(max_groups=4, max_cameras=4, max_questions=4, timeout=0, appends_first=True) == ["q0"]
+
+
+def _ask(camera: str, questions: tuple[str, ...], kind: AskKind = AskKind.YES_NO) -> AskJob:
+    return AskJob(camera, kind, questions, None, 3, Future(), 0.0)
+
+
+def test_questions_of_several_cameras_in_one_forward_equal_each_asked_alone(
+    tiny_model: VideoXL2, tmp_path: Path
+) -> None:
+    settings = EngineSettings(persist=False, chunk_groups=2, window_chunks=1, dense_chunks=1, top_k=0)
+    worker = EngineWorker(tiny_model, settings, tmp_path, JobQueue(capacity=1000, max_lag_s=1e9))
+    questions = ("Is the belt jammed?", "Is a person in the zone?", "Is it dark?")
+    with torch.inference_mode():
+        for n, cam in enumerate(("a", "b", "c")):  # different amounts of video: different view lengths
+            for i in range(2 * n + 1):
+                worker.handle(AppendRound((GroupBatch(cam, (_pending(cam, i, seed=7 * n),)),)))
+        together = [_ask(cam, questions[: k + 1]) for k, cam in enumerate(("a", "b", "c"))]
+        text = _ask("b", ("What is on the belt?",), AskKind.TEXT)
+        nobody = _ask("nobody", questions)
+        worker.handle([*together, text, nobody])
+        alone = [_ask(cam, questions[: k + 1]) for k, cam in enumerate(("a", "b", "c"))]
+        for job in alone:
+            worker.handle([job])
+    for batched, single in zip(together, alone, strict=True):
+        a, b = batched.future.result(timeout=0), single.future.result(timeout=0)
+        assert isinstance(a, YesNoAnswer) and isinstance(b, YesNoAnswer)
+        assert len(a.p_yes) == len(b.p_yes) and max(abs(x - y) for x, y in zip(a.p_yes, b.p_yes, strict=True)) <= 1e-5
+    assert isinstance(text.future.result(timeout=0), TextAnswer)
+    with pytest.raises(EngineError, match="'nobody'"):  # one camera's error fails only its own asker
+        nobody.future.result(timeout=0)
