@@ -30,7 +30,7 @@ from common import load_bench_model, model_parser, sync
 
 from config.engine import EngineSettings
 from engine.asking import ViewPlanner
-from engine.intake import PendingGroup
+from engine.intake import PendingGroup, shrink
 from engine.layers import lm_dims
 from engine.model import VideoXL2, build_skeleton, preset_spec
 from engine.records import EncodedGroup
@@ -69,12 +69,14 @@ def settings(args: argparse.Namespace, retention_s: float = 600.0) -> EngineSett
 
 
 class Cameras:
-    """Synthetic live cameras: 360x640 frames (a few distinct ones reused), 1 fps, one group every 4 s each."""
+    """Synthetic live cameras: 360x640 frames (8 distinct ones reused), 1 fps, one group every 4 s each."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, image_size: int) -> None:
         rng = np.random.default_rng(0)
         self.ids = [f"cam{i:02d}" for i in range(n)]
-        self._images = [rng.integers(0, 256, (360, 640, 3), dtype=np.uint8) for _ in range(8)]
+        # shrunk as EngineClient's intake does on the ingest threads, before a group reaches the engine thread
+        frames = [rng.integers(0, 256, (360, 640, 3), dtype=np.uint8) for _ in range(8)]
+        self._images = [shrink(image, 2 * image_size) for image in frames]
         self._next = dict.fromkeys(self.ids, 0)
 
     def group(self, camera: str) -> PendingGroup:
@@ -98,7 +100,7 @@ def timed(fn: Callable[[], None], device: torch.device) -> tuple[float, float]:
 
 def throughput(model: VideoXL2, args: argparse.Namespace, n: int) -> dict[str, list[tuple[float, float]]]:
     worker = EngineWorker(model, settings(args), None, JobQueue(100000, 3600.0))
-    cams = Cameras(n)
+    cams = Cameras(n, model.spec.image_size)
     out: dict[str, list[tuple[float, float]]] = {"batched": [], "one at a time": []}
     with torch.inference_mode():
         worker.handle(AppendRound(tuple(cams.batches(args.history_groups))))
@@ -177,7 +179,7 @@ def latency(model: VideoXL2, args: argparse.Namespace) -> None:
     queue = JobQueue(100000, 3600.0)
     worker = EngineWorker(model, settings(args).model_copy(update={"batch_cameras": args.latency_cameras}), None,
                           queue)
-    cams = Cameras(args.latency_cameras)
+    cams = Cameras(args.latency_cameras, model.spec.image_size)
     history = max(1, int(args.latency_history_s / 4))
     for cam in cams.ids:
         for _ in range(history):
