@@ -40,6 +40,21 @@ class EngineSettings(StrictModel):
         "this period, so prompt times stay in the range the model was trained on (videos of up to ~2 h) however "
         "long a camera streams; at least retention_s (docs/architecture.md, 'Prompt times')"
     )
+    batch_cameras: int = Field(
+        16, ge=1, le=1024, description="cameras whose waiting groups one engine round encodes and prefills together "
+        "(1 = one camera at a time)"
+    )
+    batch_tokens: int = Field(
+        8192, ge=64, le=1_000_000, description="most new language-model tokens in one batched prefill forward "
+        "(a group is ~150 tokens); bounds activation memory and how long a question can wait behind one layer"
+    )
+    encode_pass_groups: int = Field(
+        8, ge=1, le=1024, description="4-frame groups per vision pass; a question waits at most one layer of one "
+        "pass, so small passes favour question latency, large ones accelerator throughput"
+    )
+    batch_questions: int = Field(
+        64, ge=1, le=4096, description="most waiting questions (of any cameras) answered in one round"
+    )
 
     @model_validator(mode="after")
     def _checkpoint_for_real_model(self) -> EngineSettings:

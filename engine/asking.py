@@ -54,6 +54,19 @@ class ViewPlanner:
         self._views: OrderedDict[_Key, tuple[int, QuestionView]] = OrderedDict()  # -> (session version, view)
 
     @torch.inference_mode()
+    def selections(
+        self, session: StreamSession, questions: Sequence[str], window_s: float | None, source: DenseSource | None
+    ) -> list[tuple[QuestionView, list[int]]]:
+        """One view per distinct relevance selection among `questions`, each with the indices of the questions that
+        chose it. Every view is at the session's current version: only stale views are ever extended in place, so
+        these stay valid together until the session next changes."""
+        records = self._visible(session, window_s)
+        by_selection: dict[frozenset[int], list[int]] = {}
+        for i, question in enumerate(questions):
+            by_selection.setdefault(frozenset(self.select(session, records, [question])), []).append(i)
+        return [(self._view(session, records, selected, window_s, source), indices)
+                for selected, indices in by_selection.items()]
+
     def each_view(
         self,
         session: StreamSession,
@@ -62,20 +75,13 @@ class ViewPlanner:
         source: DenseSource | None,
         answer: Callable[[QuestionView, list[int]], Sequence[T]],
     ) -> tuple[list[T], QuestionView]:
-        """Answer every question on its own view: `answer(view, indices)` gets the indices of the questions that
-        share `view`, and must be done with it before the next view is built (a view may be extended in place).
-        Returns the answers in question order and the last view (for its time range)."""
-        records = self._visible(session, window_s)
-        by_selection: dict[frozenset[int], list[int]] = {}
-        for i, question in enumerate(questions):
-            by_selection.setdefault(frozenset(self.select(session, records, [question])), []).append(i)
+        """Answer every question on its own selection's view: `answer(view, indices)` gets the indices of the
+        questions that share `view`. Returns the answers in question order and the last view (for its time range)."""
         out: dict[int, T] = {}
-        view: QuestionView | None = None
-        for selected, indices in by_selection.items():
-            view = self._view(session, records, selected, window_s, source)
+        chosen = self.selections(session, questions, window_s, source)
+        for view, indices in chosen:
             out.update(zip(indices, answer(view, indices), strict=True))
-        assert view is not None, "at least one question"
-        return [out[i] for i in range(len(questions))], view
+        return [out[i] for i in range(len(questions))], chosen[-1][0]
 
     def yes_no(
         self, session: StreamSession, questions: Sequence[str], window_s: float | None, source: DenseSource | None

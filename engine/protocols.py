@@ -15,6 +15,7 @@ import torch
 from transformers import Qwen2ForCausalLM
 
 from engine.api import ModelIdentity
+from engine.steps import Steps
 
 
 class PromptIds(Protocol):
@@ -75,3 +76,5 @@ class StreamModel(Protocol):
     def preprocess(self, images: Sequence[npt.NDArray[np.uint8]]) -> torch.Tensor: ...  # -> [N, 3, S, S]
 
     def encode_groups(self, pixels: torch.Tensor) -> torch.Tensor: ...  # [4G, 3, S, S] -> [G, V, D]
+
+    def encode_steps(self, pixels: torch.Tensor, groups_per_pass: int) -> Steps[torch.Tensor]: ...  # [G, V, D]

@@ -1,5 +1,11 @@
 """The engine thread's bounded job queue: questions first, then group appends in round-robin across cameras.
 
+A round (`take_round`) is either every waiting question (up to a bound), or the waiting groups of the next
+`max_cameras` cameras in turn (up to `max_groups` each), which the engine encodes and prefills together. A camera
+taken in a round goes to the back of the turn, so every camera with waiting groups is in one of the next
+ceil(cameras / max_cameras) rounds, however busy the others are. Between the steps of an append round the engine
+takes the questions that arrived meanwhile (`take_questions`), so a question waits for at most one step.
+
 Drop policies (each counted per camera):
 * `queue_full`: a new group arrives while `capacity` groups already wait: the oldest waiting group of the busiest
   camera is dropped (the newest video matters most to a surveillance question, and one busy camera pays first).
@@ -26,6 +32,13 @@ from engine.intake import PendingGroup
 class GroupBatch:
     camera_id: str
     groups: tuple[PendingGroup, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRound:
+    """Groups of several cameras, at most one batch per camera, in turn order."""
+
+    batches: tuple[GroupBatch, ...]
 
 
 class JobQueue:
@@ -89,17 +102,53 @@ class JobQueue:
                 if self._closed or not self._cond.wait(timeout):
                     return None
 
-    def _next_batch(self, max_groups: int) -> GroupBatch | None:
-        while self._turn:
+    def take_round(
+        self, max_groups: int, max_cameras: int, max_questions: int, timeout: float | None = None,
+        appends_first: bool = False,
+    ) -> list[Any] | AppendRound | None:
+        """Waiting questions (at most `max_questions`, oldest first) if any, else an AppendRound of up to
+        `max_cameras` cameras; `appends_first` swaps the preference (the engine passes it right after answering a
+        batch of questions, so askers in a closed loop cannot starve ingest). None when closed and empty, or on
+        timeout."""
+        with self._cond:
+            while True:
+                if self._questions and not appends_first:
+                    return self._pop_questions(max_questions)
+                batches = self._next_batches(max_groups, max_cameras)
+                if batches:
+                    return AppendRound(tuple(batches))
+                if self._questions:
+                    return self._pop_questions(max_questions)
+                if self._closed or not self._cond.wait(timeout):
+                    return None
+
+    def take_questions(self, limit: int) -> list[Any]:
+        """The questions waiting now (at most `limit`, oldest first); never blocks."""
+        with self._cond:
+            return self._pop_questions(limit)
+
+    def _pop_questions(self, limit: int) -> list[Any]:
+        return [self._questions.popleft() for _ in range(min(max(1, limit), len(self._questions)))]
+
+    def _next_batches(self, max_groups: int, max_cameras: int) -> list[GroupBatch]:
+        """Up to `max_groups` groups of each of the next `max_cameras` cameras in turn, each camera once."""
+        batches: list[GroupBatch] = []
+        taken: set[str] = set()
+        while len(batches) < max_cameras and self._turn and self._turn[0] not in taken:
             camera = self._turn.popleft()
             waiting = self._groups[camera]
             self._drop_stale(camera, waiting)
-            taken = [waiting.popleft() for _ in range(min(max_groups, len(waiting)))]
+            groups = [waiting.popleft() for _ in range(min(max_groups, len(waiting)))]
             if waiting:
                 self._turn.append(camera)
-            if taken:
-                return GroupBatch(camera, tuple(taken))
-        return None
+            if groups:
+                batches.append(GroupBatch(camera, tuple(groups)))
+                taken.add(camera)
+        return batches
+
+    def _next_batch(self, max_groups: int) -> GroupBatch | None:
+        batches = self._next_batches(max_groups, 1)
+        return batches[0] if batches else None
 
     def _drop_stale(self, camera: str, waiting: deque[PendingGroup]) -> None:
         now = self._clock()

@@ -18,6 +18,7 @@ from engine.layers import lm_dims, run_layers, scratch_from
 from engine.masks import causal_after
 from engine.open_chunk import OpenChunk
 from engine.persist import Restored
+from engine.prefill_piece import PrefillPiece
 from engine.protocols import StreamModel
 from engine.records import POOL, ChunkRecord, EncodedGroup
 from engine.relevance import group_keys, relevance_layer
@@ -118,28 +119,42 @@ class StreamSession:
         """Prefill groups in order, one forward per chunk piece; return the new tokens' residual states [T, D]."""
         hidden, i = [], 0
         while i < len(groups):
-            take = min(len(groups) - i, self.shape.chunk_groups - self._open.groups)
-            hidden.append(self._prefill(groups[i : i + take]))
-            i += take
-            if self._open.groups == self.shape.chunk_groups:
-                self.seal()
+            piece = self.plan(groups[i : i + self.room()])
+            scratch = scratch_from(self.model.lm, piece.context.k, piece.context.v, piece.context.positions,
+                                   piece.x.shape[0])
+            out = run_layers(self.model.lm, piece.x, piece.positions, scratch, piece.mask())
+            self.commit(piece, out.k_pre, out.v)
+            hidden.append(out.hidden)
+            i += piece.groups
         return torch.cat(hidden)
 
-    def _prefill(self, groups: Sequence[EncodedGroup]) -> torch.Tensor:
+    def room(self) -> int:
+        """Groups the open chunk can still take: the most one prefill piece may hold."""
+        return self.shape.chunk_groups - self._open.groups
+
+    def plan(self, groups: Sequence[EncodedGroup]) -> PrefillPiece:
+        """What the next prefill runs: the groups' tokens, their stream positions and their chunk-rule context.
+        Reads the session only (the epoch is set by the first group ever); `commit` applies the result."""
+        if not 0 < len(groups) <= self.room():
+            raise ValueError(f"a prefill piece takes 1..{self.room()} groups (the open chunk's room): {len(groups)}")
         if self.epoch is None:
             self.epoch = groups[0].t_first  # the stream's epoch: timestamps count seconds from here
         x, ts_lens, vis_slices = self._tokens(groups)
         open_k, open_v = self._open.kv()
         ctx = prefill_context(self.store, self.shape.window, open_k, open_v)
-        scratch = scratch_from(self.model.lm, ctx.k, ctx.v, ctx.positions, x.shape[0])
         first = self.store.end_position() + open_k.shape[2]
         positions = torch.arange(first, first + x.shape[0])
-        out = run_layers(self.model.lm, x, positions, scratch, causal_after(ctx.length, x.shape[0], x.device))
-        rel = group_keys(out.k_pre[self._mid], vis_slices)
-        self._open.add(out.k_pre, out.v, ts_lens, rel, groups[0].t_first, groups[-1].t_last)
-        self.groups_encoded += len(groups)
+        return PrefillPiece(x, positions, ctx, tuple(ts_lens), tuple(vis_slices), groups[0].t_first, groups[-1].t_last)
+
+    def commit(self, piece: PrefillPiece, k_pre: torch.Tensor, v: torch.Tensor) -> None:
+        """Add a planned piece's new KV (k_pre, v [L, Hkv, T, Dh], keys before RoPE) to the open chunk; seal it
+        when full. The piece must be the last one planned: the context it was planned on is the cache as it is."""
+        rel = group_keys(k_pre[self._mid], list(piece.vis_slices))
+        self._open.add(k_pre, v, list(piece.ts_lens), rel, piece.t_first, piece.t_last)
+        self.groups_encoded += piece.groups
         self.version += 1
-        return out.hidden
+        if self._open.groups == self.shape.chunk_groups:
+            self.seal()
 
     def _tokens(self, groups: Sequence[EncodedGroup]) -> tuple[torch.Tensor, list[int], list[slice]]:
         """Embeddings [T, D] of `Time {t}s:` + visual tokens per group, with where each group's visual tokens are."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from enum import Enum
@@ -17,15 +18,19 @@ from config.engine import EngineSettings
 from engine import metrics
 from engine.api import EngineError, TextAnswer, TimeRange, YesNoAnswer
 from engine.asking import ViewPlanner
+from engine.batching import encode_cameras, prefill_cameras
 from engine.cache_dirs import camera_of, directory_name
 from engine.persist import ChunkFiles
 from engine.protocols import StreamModel
-from engine.questions import answer_text
+from engine.question_lanes import Selection, yes_no_jobs
+from engine.questions import answer_text, yes_no
 from engine.records import ChunkRecord, EncodedGroup
-from engine.scheduler import GroupBatch, JobQueue
+from engine.scheduler import AppendRound, GroupBatch, JobQueue
 from engine.session import StreamSession
 from engine.startup import session_shape
+from engine.steps import Steps
 from engine.tier import DenseTier
+from engine.views import QuestionView
 
 log = structlog.get_logger(__name__)
 
@@ -103,11 +108,16 @@ class EngineWorker:
         return self._thread.is_alive()
 
     def _run(self) -> None:
+        settings = self.settings
         try:
             with torch.inference_mode():
                 self._restore_all()
-                while (job := self._queue.take(self.settings.chunk_groups)) is not None:
-                    self._handle(job)
+                answered = False  # after a batch of questions, waiting groups go next: appends never starve
+                while (job := self._queue.take_round(
+                    settings.chunk_groups, settings.batch_cameras, settings.batch_questions, appends_first=answered
+                )) is not None:
+                    self.handle(job)
+                    answered = not isinstance(job, AppendRound)
                 self._checkpoint_all()
         except Exception:  # logged here, where the thread ends; the finally answers whoever still waits
             log.exception("engine.thread_died", action="questions are refused from now on; restart the service")
@@ -117,18 +127,66 @@ class EngineWorker:
                 _refuse(job, EngineError("the engine thread stopped before answering; the service log says why"))
             log.info("engine.thread_stopped", cameras=len(self._sessions))
 
-    def _handle(self, job: object) -> None:
+    def handle(self, job: AppendRound | list[AskJob]) -> None:
+        """Run one job of `JobQueue.take_round` on the calling thread: the engine thread's loop, or a benchmark or
+        test that never started the thread (never both: the worker's sessions have one owner)."""
+        if isinstance(job, AppendRound):
+            self._round(job)
+        else:
+            self._answer_all(job)
+
+    def _round(self, job: AppendRound) -> None:
+        """One append round, answering the questions that arrive between its steps (questions never wait for a
+        whole round, only for the step in progress)."""
+        before = {b.camera_id: self._session(b.camera_id).groups_encoded for b in job.batches}
+        steps = self._append_round(job)
         try:
-            if isinstance(job, GroupBatch):
-                metrics.LAG_SECONDS.labels(job.camera_id).set(self._queue.lag_s(job.camera_id))
-                self._append(job)
-            elif isinstance(job, AskJob):
-                self._ask(job)
-        except Exception:  # one failed job must never stop the engine thread
-            camera = getattr(job, "camera_id", None)
-            log.exception("engine.job_failed", camera_id=camera, job=type(job).__name__)
-            if isinstance(job, GroupBatch):
-                self._queue.count_drop(job.camera_id, "error", len(job.groups))
+            while True:
+                next(steps)
+                if self._queue.questions_waiting():
+                    self._answer_all(self._queue.take_questions(self.settings.batch_questions))
+        except StopIteration:
+            return
+        except Exception:  # one failed round must never stop the engine thread; its unprefilled groups are lost
+            log.exception("engine.round_failed", cameras=[b.camera_id for b in job.batches])
+            for batch in job.batches:
+                done = self._sessions[batch.camera_id].groups_encoded - before[batch.camera_id]
+                if done < len(batch.groups):
+                    self._queue.count_drop(batch.camera_id, "error", len(batch.groups) - done)
+                self._publish(self._sessions[batch.camera_id])
+
+    def _append_round(self, job: AppendRound) -> Steps[None]:
+        """Encode every camera's groups in shared vision passes, then prefill them in shared forwards."""
+        ready = []
+        for batch in job.batches:
+            pixels = self._pixels(batch)
+            if pixels is not None:
+                ready.append((batch, pixels))
+            yield  # decoding and resizing a camera's frames: a step of its own
+        if not ready:
+            return
+        started = time.perf_counter()
+        vis = yield from encode_cameras(self.model, [p for _, p in ready], self.settings.encode_pass_groups)
+        encoded = time.perf_counter()
+        work = [
+            (self._session(b.camera_id), [EncodedGroup(g.t_first, g.t_last, v[i]) for i, g in enumerate(b.groups)])
+            for (b, _), v in zip(ready, vis, strict=True)
+        ]
+        yield from prefill_cameras(self.model, work, self.settings.batch_tokens)
+        for batch, _ in ready:  # the round's times, for each camera whose groups were in it
+            metrics.ENCODE_SECONDS.labels(batch.camera_id).observe(encoded - started)
+            metrics.PREFILL_SECONDS.labels(batch.camera_id).observe(time.perf_counter() - encoded)
+            self._publish(self._sessions[batch.camera_id])  # its cached view stays, extended by its next question
+
+    def _pixels(self, batch: GroupBatch) -> torch.Tensor | None:
+        """The batch's frames as model input [4G, 3, S, S]; None (groups dropped as `error`) when they are unusable."""
+        metrics.LAG_SECONDS.labels(batch.camera_id).set(self._queue.lag_s(batch.camera_id))
+        try:
+            return self.model.preprocess([image for group in batch.groups for image in group.images])
+        except Exception:
+            log.exception("engine.frames_refused", camera_id=batch.camera_id)
+            self._queue.count_drop(batch.camera_id, "error", len(batch.groups))
+            return None
 
     def _restore_all(self) -> None:
         if self._root is None or not self._root.is_dir():
@@ -162,48 +220,92 @@ class EngineWorker:
     def _device(self) -> torch.device:
         return torch.device(self.model.lm.lm_head.weight.device)
 
-    def _append(self, batch: GroupBatch) -> None:
-        session = self._session(batch.camera_id)
-        started = time.perf_counter()
-        images = [image for group in batch.groups for image in group.images]
-        vis = self.model.encode_groups(self.model.preprocess(images))  # [G, V, D]
-        encoded = [EncodedGroup(g.t_first, g.t_last, vis[i]) for i, g in enumerate(batch.groups)]
-        metrics.ENCODE_SECONDS.labels(batch.camera_id).observe(time.perf_counter() - started)
-        started = time.perf_counter()
-        session.append(encoded)
-        metrics.PREFILL_SECONDS.labels(batch.camera_id).observe(time.perf_counter() - started)
-        self._publish(session)  # the camera's cached view stays, to be extended by its next question
+    def _answer_all(self, jobs: list[AskJob]) -> None:
+        """Answer questions of any cameras: free text one by one, yes/no of every camera in one forward."""
+        asks: list[tuple[AskJob, list[Selection]]] = []
+        for job in jobs:
+            if not job.future.set_running_or_notify_cancel():
+                continue  # the caller gave up waiting
+            if job.kind is AskKind.TEXT:
+                self._settle(job, self._answer_text, job)
+                continue
+            selections = self._settle(job, self._selections, job)
+            if isinstance(selections, list):
+                asks.append((job, selections))
+        if asks:
+            self._answer_yes_no(asks)
 
-    def _ask(self, job: AskJob) -> None:
-        if not job.future.set_running_or_notify_cancel():
-            return  # the caller gave up waiting
+    def _selections(self, job: AskJob) -> list[Selection]:
+        """The views the job's questions are asked on, one per relevance selection, each with the indices of its
+        questions: an answer never depends on the other questions of its batch. All are at the session's current
+        version, so holding them together until the batched forward is safe (only stale views are extended)."""
+        session = self._known(job)
+        return self._planner.selections(session, job.questions, job.window_s, self._tiers[job.camera_id])
+
+    def _answer_yes_no(self, asks: list[tuple[AskJob, list[Selection]]]) -> None:
+        if len(asks) == 1 and len(asks[0][1]) == 1:  # one view: the per-view path, no padding
+            job, [(view, _)] = asks[0]
+            self._settle(job, self._alone, job, view)
+            return
         try:
-            job.future.set_result(self._answer(job))
+            p_yes = yes_no_jobs(self.model, [(job.questions, selections) for job, selections in asks])
+        except Exception:  # the batch failed (memory?): each job alone, so one bad view fails only its asker
+            log.exception("engine.question_batch_failed", cameras=[job.camera_id for job, _ in asks])
+            for job, selections in asks:
+                self._settle(job, self._one_job, job, selections)
+            return
+        for (job, selections), p in zip(asks, p_yes, strict=True):
+            self._settle(job, self._yes_no_answer, job, selections[-1][0], p)
+
+    def _alone(self, job: AskJob, view: QuestionView) -> YesNoAnswer:
+        return self._yes_no_answer(job, view, yes_no(self.model, view, list(job.questions)))
+
+    def _one_job(self, job: AskJob, selections: list[Selection]) -> YesNoAnswer:
+        p_yes = yes_no_jobs(self.model, [(job.questions, selections)])[0]
+        return self._yes_no_answer(job, selections[-1][0], p_yes)
+
+    def _settle(self, job: AskJob, work: Callable[..., object], *args: object) -> object:
+        """Run `work(*args)` for a job; an answer resolves the job's future, an error fails it (named by camera)."""
+        try:
+            result = work(*args)
         except Exception as exc:
             error = exc if isinstance(exc, EngineError) else EngineError(f"camera {job.camera_id!r}: {exc}")
             job.future.set_exception(error)
             if not isinstance(exc, EngineError):
                 log.exception("engine.question_failed", camera_id=job.camera_id)
+            return None
+        if isinstance(result, (YesNoAnswer, TextAnswer)):
+            job.future.set_result(result)
+        return result
 
-    def _answer(self, job: AskJob) -> YesNoAnswer | TextAnswer:
+    def _known(self, job: AskJob) -> StreamSession:
         session = self._sessions.get(job.camera_id)
         if session is None:
             raise EngineError(f"camera {job.camera_id!r} has sent no frames to the engine; check its ingest status")
-        # each question on its own selection's view: an answer never depends on the other questions of its batch
-        tier = self._tiers[job.camera_id]
-        if job.kind is AskKind.YES_NO:
-            p, view = self._planner.yes_no(session, job.questions, job.window_s, tier)
-            answer: YesNoAnswer | TextAnswer = YesNoAnswer(
-                job.camera_id, job.questions, tuple(p), view.seen, _ms_since(job.submitted), self.model.identity
-            )
-        else:
-            view = self._planner.view(session, job.questions[:1], job.window_s, tier)
-            text = answer_text(self.model, view, job.questions[0], job.max_tokens)
-            answer = TextAnswer(job.camera_id, job.questions[0], text, view.seen, _ms_since(job.submitted),
-                                self.model.identity)
-        metrics.QUESTION_SECONDS.labels(job.camera_id, job.kind.value).observe(answer.latency_ms / 1000.0)
-        self._publish(session)  # the cached view and dense copies count towards the camera's bytes
+        return session
+
+    def _view(self, job: AskJob) -> QuestionView:
+        session = self._known(job)
+        return self._planner.view(session, job.questions[:1], job.window_s, self._tiers[job.camera_id])
+
+    def _yes_no_answer(self, job: AskJob, view: QuestionView, p_yes: list[float]) -> YesNoAnswer:
+        answer = YesNoAnswer(
+            job.camera_id, job.questions, tuple(p_yes), view.seen, _ms_since(job.submitted), self.model.identity
+        )
+        self._answered(job, answer.latency_ms)
         return answer
+
+    def _answer_text(self, job: AskJob) -> TextAnswer:
+        view = self._view(job)
+        text = answer_text(self.model, view, job.questions[0], job.max_tokens)
+        answer = TextAnswer(job.camera_id, job.questions[0], text, view.seen, _ms_since(job.submitted),
+                            self.model.identity)
+        self._answered(job, answer.latency_ms)
+        return answer
+
+    def _answered(self, job: AskJob, latency_ms: float) -> None:
+        metrics.QUESTION_SECONDS.labels(job.camera_id, job.kind.value).observe(latency_ms / 1000.0)
+        self._publish(self._sessions[job.camera_id])  # the cached view and dense copies count towards its bytes
 
     def _publish(self, session: StreamSession) -> None:
         tokens = session.tokens()

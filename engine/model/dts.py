@@ -8,6 +8,7 @@ from torch import nn
 from engine.model.dts_blocks import SamePadConv3d, SpatialAttention3d, TemporalAttention
 from engine.model.errors import ModelInputError
 from engine.model.spec import FRAMES_PER_GROUP
+from engine.steps import Steps, drain
 
 
 def group_layout(features: torch.Tensor) -> torch.Tensor:
@@ -39,6 +40,13 @@ class DTS(nn.Module):
 
     def forward(self, grouped: torch.Tensor) -> torch.Tensor:
         # grouped: [G, C, 4, H, W] (from group_layout) -> [G, H*W, C], positions row-major
+        return drain(self.steps(grouped))
+
+    def steps(self, grouped: torch.Tensor) -> Steps[torch.Tensor]:
+        """forward, yielding after each of the six encoder blocks."""
         encoding = self.temporal_encoding.t()[None, :, :, None, None]  # [1, C, 4, 1, 1]
-        merged: torch.Tensor = self.encoder(grouped + encoding)  # [G, C, 1, H, W]
-        return merged.flatten(2).transpose(1, 2)
+        x = grouped + encoding
+        for block in self.encoder:
+            x = block(x)
+            yield
+        return x.flatten(2).transpose(1, 2)  # [G, C, 1, H, W] -> [G, H*W, C]

@@ -17,6 +17,7 @@ from engine.model.projector import build_projector, pool_2x2
 from engine.model.prompt import PromptIds
 from engine.model.spec import FRAMES_PER_GROUP, ModelSpec, qwen2_config
 from engine.model.vision import VisionTrunk, preprocess_frames
+from engine.steps import Steps, drain
 
 GROUPS_PER_PASS = 8  # bounds activation memory of one vision/DTS pass (32 frames)
 
@@ -56,13 +57,20 @@ class VideoXL2(nn.Module):
     @torch.no_grad()
     def encode_groups(self, pixels: torch.Tensor) -> torch.Tensor:
         """[4G, 3, S, S] -> [G, tokens_per_group, D]; groups never interact, so any split gives the same result."""
+        return drain(self.encode_steps(pixels, GROUPS_PER_PASS))
+
+    def encode_steps(self, pixels: torch.Tensor, groups_per_pass: int) -> Steps[torch.Tensor]:
+        """encode_groups, yielding after every vision layer and DTS block of every pass of `groups_per_pass`
+        groups; the caller wraps it in inference mode. Returns [G, tokens_per_group, D]."""
         self._check_pixels(pixels)
-        parts = [self._encode_pass(part) for part in torch.split(pixels, GROUPS_PER_PASS * FRAMES_PER_GROUP)]
+        parts = []
+        for part in torch.split(pixels, max(1, groups_per_pass) * FRAMES_PER_GROUP):
+            parts.append((yield from self._encode_pass(part)))
         return torch.cat(parts)
 
-    def _encode_pass(self, pixels: torch.Tensor) -> torch.Tensor:
-        features = self.vision(pixels.to(device=self.device, dtype=self.dtype))  # [4G, C, grid, grid]
-        merged = self.dts(group_layout(features))  # [G, grid*grid, C]
+    def _encode_pass(self, pixels: torch.Tensor) -> Steps[torch.Tensor]:
+        features = yield from self.vision.steps(pixels.to(device=self.device, dtype=self.dtype))  # [4G, C, g, g]
+        merged = yield from self.dts.steps(group_layout(features))  # [G, grid*grid, C]
         projected = self.projector(merged)  # [G, grid*grid, D]
         return pool_2x2(projected, self.spec.grid)  # [G, tokens_per_group, D]
 

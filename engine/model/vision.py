@@ -13,6 +13,7 @@ from transformers import SiglipVisionModel
 from engine.model.errors import ModelInputError
 from engine.model.spec import ModelSpec, siglip_config
 from engine.resize import reference_resize
+from engine.steps import Steps, drain
 
 
 def preprocess_frames(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
@@ -40,8 +41,14 @@ class VisionTrunk(nn.Module):
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         # pixels: [N, 3, S, S] -> [N, C, grid, grid]
+        return drain(self.steps(pixels))
+
+    def steps(self, pixels: torch.Tensor) -> Steps[torch.Tensor]:
+        """forward, yielding after each encoder layer (the same layers, in the order SiglipEncoder runs them)."""
         hidden = self.siglip.embeddings(pixels)  # [N, P, C], P = native_grid**2
-        hidden = self.siglip.encoder(inputs_embeds=hidden).last_hidden_state
+        for layer in self.siglip.encoder.layers:
+            hidden = layer(hidden, None)
+            yield
         n, p, c = hidden.shape
         side = round(p**0.5)
         maps = hidden.transpose(1, 2).reshape(n, c, side, side)

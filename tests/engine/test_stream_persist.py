@@ -28,7 +28,7 @@ async def _run_engine(model: VideoXL2, state: Path, n_frames: int, first: int = 
     try:
         for i, image in enumerate(frames(n_frames, seed=first)):
             client.submit(Frame.make("cam", first + i, float(first + i), T0 + first + i, image))
-        await _until_encoded(client, "cam", n_frames // 4)
+        await _until_encoded(client, "cam", (first + n_frames) // 4)  # groups_encoded survives a restart
         p = (await client.ask_yes_no("cam", QUESTIONS)).p_yes
         text = (await client.ask_text("cam", QUESTIONS[0], max_tokens=5)).text
         status = client.status("cam")

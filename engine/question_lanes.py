@@ -1,0 +1,60 @@
+"""Yes/no questions of several cameras in one forward: each camera's questions on its own view, as one lane.
+
+Within a lane the questions are packed exactly as `questions.yes_no` packs them (each sees the whole view and
+itself causally); lanes never see each other (engine/lanes.py), so a camera's P(yes) is what `yes_no` gives on the
+same view alone, within float rounding. Views are only read: their keys are copied into the batch's scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from engine.lanes import Lane, run_lanes, scratch_for_rotated
+from engine.layers import token_logits
+from engine.masks import packed_mask
+from engine.protocols import StreamModel
+from engine.steps import drain
+from engine.views import QuestionView
+
+
+@torch.inference_mode()
+def yes_no_lanes(model: StreamModel, asks: Sequence[tuple[QuestionView, Sequence[str]]]) -> list[list[float]]:
+    """P(yes) per question for each (view, questions): softmax over [yes, no] at each question's last token."""
+    lanes, lengths = [], []
+    for view, questions in asks:
+        embeds = [model.embed(model.prompt.question_ids(q)) for q in questions]
+        sizes = [int(e.shape[0]) for e in embeds]
+        positions = torch.cat([torch.arange(view.length, view.length + n) for n in sizes])
+        x = torch.cat(embeds)  # [T, D]
+        lanes.append(Lane(x, positions, packed_mask(0, sizes, x.device)))
+        lengths.append(sizes)
+    keys = [view.k[:, :, : view.length] for view, _ in asks]
+    values = [view.v[:, :, : view.length] for view, _ in asks]
+    outputs = drain(run_lanes(model.lm, lanes, scratch_for_rotated(model.lm, keys, values, lanes)))
+    ids = [model.prompt.yes_id, model.prompt.no_id]
+    answers = []
+    for out, sizes in zip(outputs, lengths, strict=True):
+        last = (torch.tensor(sizes).cumsum(0) - 1).to(out.hidden.device)
+        logits = token_logits(model.lm, out.hidden[last], ids)  # [Q, 2]
+        answers.append([float(p) for p in logits.float().softmax(dim=-1)[:, 0]])
+    return answers
+
+
+Selection = tuple[QuestionView, list[int]]  # a view, and the indices of the job's questions asked on it
+
+
+def yes_no_jobs(model: StreamModel, jobs: Sequence[tuple[Sequence[str], Sequence[Selection]]]) -> list[list[float]]:
+    """For each job (its questions, and the views they are asked on: one, or one per relevance selection), P(yes)
+    per question in the job's order; every view of every job is one lane of one forward."""
+    asks = [(view, [questions[i] for i in indices]) for questions, selections in jobs for view, indices in selections]
+    flat = iter(yes_no_lanes(model, asks))
+    out = []
+    for questions, selections in jobs:
+        p_yes = [0.0] * len(questions)
+        for _, indices in selections:
+            for i, p in zip(indices, next(flat), strict=True):
+                p_yes[i] = p
+        out.append(p_yes)
+    return out
