@@ -17,12 +17,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.cluster.placement import Placement, moved, place
+from service.cluster.placement import Placement, moved, place, ranking
 
 
 def _fleet(cameras: int, nodes: int, trial: int) -> tuple[list[str], dict[str, float]]:
     cams = [f"cam-{i:04d}" for i in range(cameras)]
     return cams, {f"node-{trial}-{j:02d}": 1.0 for j in range(nodes)}
+
+
+def _plain(cams: list[str], nodes: dict[str, float]) -> Placement:
+    """Reference: plain weighted rendezvous hashing (every camera on its first choice), no quota, no stickiness."""
+    return Placement({c: ranking(c, nodes)[0] for c in cams}, nodes)
+
+
+def _plain_trial(cameras: int, nodes: int, trial: int) -> dict[str, float]:
+    cams, fleet = _fleet(cameras, nodes, trial)
+    start = _plain(cams, fleet)
+    after_join = _plain(cams, {**fleet, f"node-{trial}-new": 1.0})
+    return {"balance": _balance(start), "join_moved": len(moved(start, after_join))}
 
 
 def _balance(p: Placement) -> float:
@@ -71,6 +83,12 @@ def main() -> int:
     exact = sum(r["death_moved"] == r["dead_owned"] and r["death_moved_others"] == 0 for r in rows)
     out.write(f"join within N/{args.nodes}: {within}/{args.trials}; death moved only the dead node's cameras: "
               f"{exact}/{args.trials}\n")
+    plain = [_plain_trial(args.cameras, args.nodes, t) for t in range(args.trials)]
+    balances = [r["balance"] for r in plain]
+    out.write(f"reference, plain rendezvous (no quota): max/mean mean {statistics.mean(balances):.3f}"
+              f" max {max(balances):.3f}; join moved mean "
+              f"{statistics.mean(r['join_moved'] for r in plain):.2f} max {max(r['join_moved'] for r in plain):.0f}, "
+              f"within N/{args.nodes} in {sum(r['join_moved'] <= limit for r in plain)}/{args.trials}\n")
     out.write(f"CPU for trial 0 (3 placements of {args.cameras} cameras): {cpu_one:.3f} s\n")
     return 0 if within == exact == args.trials else 1
 
