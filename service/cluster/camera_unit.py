@@ -12,6 +12,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import redis.asyncio as aioredis
 import structlog
 
 from alerts.publisher import AlertPublisher
@@ -20,8 +21,10 @@ from config.settings import VigilSettings
 from ingest.footage import FootageStore
 from ingest.manager import IngestManager
 from ingest.status import CameraStatus
-from service.cluster.reports import CameraReport
+from service.api.camera_views import camera_view
+from service.api.schemas import CameraView
 from service.cluster.rule_state import RedisRuleStore
+from service.context import ServiceContext
 from service.wiring import _feed, _pump_statuses
 
 if TYPE_CHECKING:
@@ -45,7 +48,7 @@ class CameraUnit:
         self._engine = engine
         self._redis_url = redis_url
         self._stack = contextlib.AsyncExitStack()
-        self._ingest: IngestManager | None = None
+        self._ctx: ServiceContext | None = None  # what the single-node API would see: the views come from it
 
     async def start(self) -> None:
         try:
@@ -64,7 +67,6 @@ class CameraUnit:
         ingest = IngestManager(s.cameras, self.footage, on_status=_Hop(asyncio.get_running_loop(), statuses))
         ingest.start()
         self._stack.push_async_callback(ingest.stop)
-        self._ingest = ingest
         if self._engine is not None:
             self._spawn(_feed(ingest, self._engine, self.camera_id))
         store = RedisRuleStore(self._redis_url, self.camera_id, s.redis.connect_timeout_s)
@@ -74,6 +76,10 @@ class CameraUnit:
         await rules.start()  # restores the camera's open alerts from Redis
         self._stack.push_async_callback(rules.stop)
         self._spawn(_pump_statuses(statuses, rules, publisher))
+        client = aioredis.Redis.from_url(self._redis_url)  # connects on first use; the views never use it
+        self._stack.push_async_callback(client.aclose)
+        self._ctx = ServiceContext(s, ingest, self.footage, self._engine, rules, client,
+                                   redis_ready=lambda: publisher.deliverable)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -84,14 +90,14 @@ class CameraUnit:
         await self._stack.aclose()
         log.info("cluster.camera_stopped", camera_id=self.camera_id)
 
-    def report(self) -> CameraReport:
-        state, frames, fps, last = "connecting", 0, 0.0, None
-        if self._ingest is not None:
-            stats = self._ingest.stats(self.camera_id)
-            state, frames, fps, last = stats.state, stats.frames_sampled, stats.sampled_fps, stats.last_frame_t
-        engine = self._engine.status(self.camera_id) if self._engine is not None else None
-        return CameraReport(self.camera_id, state, frames, fps, last, engine.lag_s if engine else None,
-                            engine.kv_tokens if engine else 0)
+    def view(self) -> CameraView:
+        """What GET /api/cameras/{id} shows on a single machine, built by the single-node API's own code."""
+        if self._ctx is None:
+            raise LookupError(f"camera {self.camera_id!r} is still starting")
+        return camera_view(self._ctx, self.settings.camera(self.camera_id))
+
+    def scores(self) -> dict[str, list[tuple[float, float]]]:
+        return self._ctx.rules.scores(self.camera_id) if self._ctx is not None else {}
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

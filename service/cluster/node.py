@@ -31,6 +31,9 @@ class VigilNode:
     async def report(self) -> NodeReport:
         return self._shard.report()
 
+    async def scores(self, camera_id: str) -> dict[str, list[tuple[float, float]]] | Refusal:
+        return self._shard.scores(camera_id)
+
     async def ask(self, camera_id: str, body: AskRequest) -> AskResponse | Refusal:
         return await self._shard.ask(camera_id, body)
 

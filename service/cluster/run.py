@@ -8,6 +8,7 @@ import json
 import os
 import signal
 
+import redis.asyncio as aioredis
 import structlog
 
 from config.errors import ConfigError, ConfigIssue
@@ -68,7 +69,10 @@ async def start_cluster(settings: VigilSettings, stack: contextlib.AsyncExitStac
 async def _start_front(settings: VigilSettings, coordinator: Coordinator, stack: contextlib.AsyncExitStack) -> int:
     if not settings.api.enabled:
         return 0
-    server = HttpServer(create_front(ClusterContext(settings, coordinator)), settings.api.host, settings.api.port)
+    redis = aioredis.Redis.from_url(redis_url_of(settings), socket_connect_timeout=settings.redis.connect_timeout_s)
+    stack.push_async_callback(redis.aclose)
+    ctx = ClusterContext(settings, coordinator, redis)
+    server = HttpServer(create_front(ctx), settings.api.host, settings.api.port)
     await server.start()
     stack.push_async_callback(server.stop)
     return server.port

@@ -103,7 +103,17 @@ class NodeShard:
                 self._log.exception("cluster.camera_stop_failed", camera_id=camera_id)
 
     def report(self) -> NodeReport:
-        return NodeReport(self.node, tuple(u.report() for u in self._units.values()))
+        views = []
+        for unit in self._units.values():
+            try:
+                views.append(unit.view())
+            except (VigilError, LookupError):  # still starting, or its status failed: shown as placed only
+                continue
+        return NodeReport(self.node, tuple(views))
+
+    def scores(self, camera_id: str) -> dict[str, list[tuple[float, float]]] | Refusal:
+        unit = self._units.get(camera_id)
+        return _moving(camera_id) if unit is None else unit.scores()
 
     # ---- requests routed here by the front ---------------------------------------------------------------
 

@@ -157,8 +157,11 @@ def observe(probe: Probe, cluster: Any, workers: list[Any], report: dict[str, An
     report["after"] = after
     report["ask_after"] = {c: wait_for(f"an answer about {c}", lambda c=c: probe.ask(c)) for c in victim_cams}
     report["snapshot_after"] = {c: probe.http.get(f"/api/cameras/{c}/snapshot.jpg").status_code for c in victim_cams}
+    report["scores_after"] = {c: probe.http.get(f"/api/cameras/{c}/scores").json() for c in victim_cams}
     wait_for("every started alert to end", lambda: _all_ended(probe.events()))
     report["events"] = probe.events()
+    report["alerts_api"] = probe.http.get("/api/alerts", params={"limit": 1000}).json()["alerts"]
+    report["console"] = probe.http.get("/").status_code
     report["stage"] = "done"
 
 

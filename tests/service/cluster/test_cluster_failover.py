@@ -57,12 +57,15 @@ def test_every_camera_is_placed_and_streaming_on_three_nodes(report: dict[str, A
     before = report["before"]
     assert sorted(before) == [f"cam{i}" for i in range(6)]
     assert Counter(c["node"] for c in before.values()) == Counter({n: 2 for n in {c["node"] for c in before.values()}})
-    assert all(c["state"] == "streaming" and c["frames_sampled"] > 0 for c in before.values())
+    assert all(c["state"] == "streaming" and c["stats"]["frames_sampled"] > 0 for c in before.values())
+    assert all(c["rules"] and c["rules"][0]["id"] == "jam" for c in before.values())
 
 
-def test_alerts_flow_from_every_node(report: dict[str, Any]) -> None:
+def test_alerts_flow_from_every_node_into_one_stream_and_one_api(report: dict[str, Any]) -> None:
     started_cameras = {e["camera"] for e in report["events"] if e["type"] == "started"}
     assert started_cameras == set(report["before"])
+    assert sorted(e["event_id"] for e in report["alerts_api"]) == sorted(e["event_id"] for e in report["events"])
+    assert report["console"] == 200
 
 
 def test_only_the_dead_nodes_cameras_move_and_stream_on_the_survivors(report: dict[str, Any]) -> None:
@@ -98,6 +101,7 @@ def test_asks_and_snapshots_are_answered_by_the_new_owner(report: dict[str, Any]
         assert report["ask_after"][camera]["node"] == report["after"][camera]["node"] != report["victim"]
         assert 0.0 <= report["ask_after"][camera]["p_yes"] <= 1.0
         assert report["snapshot_after"][camera] == 200
+        assert list(report["scores_after"][camera]) == ["jam"]  # the new owner's rule runner answers
 
 
 def test_vigil_stops_cleanly(report: dict[str, Any]) -> None:
