@@ -20,7 +20,7 @@ from config.settings import VigilSettings
 from service.cluster import members as ray_side
 from service.cluster.members import ActorCallError, Member, call
 from service.cluster.placement import Placement, PlacementError, moved, place
-from service.cluster.reports import NodeReport
+from service.cluster.reports import NodeReport, NodeView
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,12 @@ class Coordinator:
         node = self.placement.owners.get(camera_id)
         member = self._members.get(node) if node is not None else None
         return None if member is None or not member.ready else (member.node, member.actor)
+
+    def nodes(self) -> list[NodeView]:
+        placed = self.placement.nodes
+        return [NodeView(node=m.node, weight=m.weight, ready=m.ready, placed=m.node in placed,
+                         cameras=self.placement.cameras_of(m.node))
+                for m in sorted(self._members.values(), key=lambda m: m.node)]
 
     async def _run(self) -> None:
         while True:

@@ -29,7 +29,7 @@ from service.api.middleware import BodyLimit, ErrorShield, SecurityHeaders
 from service.api.schemas import AskRequest, AskResponse, CameraView, InfoView, LimitsView
 from service.cluster.coordinator import Coordinator
 from service.cluster.members import ActorCallError, call
-from service.cluster.reports import ClusterCameraView, Refusal
+from service.cluster.reports import ClusterCameraView, NodeView, Refusal
 
 NODE_HEADER = "X-Vigil-Node"
 ROUTED_TIMEOUT_S = 120.0  # an ask behind a long engine backlog, or a long clip export
@@ -87,6 +87,12 @@ async def info(ctx: Ctx) -> InfoView:
                         max_clip_s=st.storage.max_clip_s, max_body_bytes=st.api.max_body_bytes)
     return InfoView(model=model, model_note=model_note(model), auth_required=st.api.token is not None,
                     limits=limits, clip_pre_s=st.storage.clip_pre_s, clip_post_s=st.storage.clip_post_s)
+
+
+@public.get("/api/nodes", response_model=list[NodeView], dependencies=[Depends(require_token)])
+async def list_nodes(ctx: Ctx) -> list[NodeView]:
+    """The Vigil nodes the front knows, with their cameras."""
+    return ctx.coordinator.nodes()
 
 
 @router.get("", response_model=list[ClusterCameraView])

@@ -25,3 +25,8 @@ def connect(settings: ClusterSettings) -> None:
             f"cannot join Ray at cluster.address {settings.address!r}: {exc}; start the cluster first "
             "(`ray start --head --resources='{\"" + settings.node_resource + "\": 1}'`) or set cluster.address"
         ) from exc
+
+
+def disconnect() -> None:
+    """Leave Ray (the actors this process owns end with it); call from the main thread."""
+    ray.shutdown()

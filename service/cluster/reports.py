@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.schemas import CameraView
 
@@ -27,3 +27,15 @@ class ClusterCameraView(CameraView):
     """GET /api/cameras in cluster mode: the single-node view of each camera, and the node that runs it."""
 
     node: str | None = Field(description="Ray node id of the owner; null while the camera waits for a node")
+
+
+class NodeView(BaseModel):
+    """GET /api/nodes: one Vigil node of the cluster."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    node: str = Field(description="Ray node id")
+    weight: float = Field(description="placement weight: the node's amount of cluster.node_resource")
+    ready: bool = Field(description="its actor has started its engine and takes cameras")
+    placed: bool = Field(description="the current placement counts it (it is given cameras)")
+    cameras: list[str] = Field(description="cameras placed on it")

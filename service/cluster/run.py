@@ -17,7 +17,7 @@ from service.api import check_bind
 from service.app import RUNTIME_FILE
 from service.cluster.coordinator import Coordinator
 from service.cluster.front import ClusterContext, create_front
-from service.cluster.ray_session import connect
+from service.cluster.ray_session import connect, disconnect
 from service.http import HttpServer
 from service.logging import configure_logging
 
@@ -35,7 +35,11 @@ def redis_url_of(settings: VigilSettings) -> str:
 
 def run_cluster(settings: VigilSettings) -> int:
     configure_logging(settings.logging)
-    return asyncio.run(_run(settings))
+    try:
+        return asyncio.run(_run(settings))
+    finally:
+        # On the main thread, after the event loop is gone: no actor call is in flight any more.
+        disconnect()
 
 
 async def _run(settings: VigilSettings) -> int:
@@ -55,8 +59,7 @@ async def start_cluster(settings: VigilSettings, stack: contextlib.AsyncExitStac
     """Ray -> coordinator -> HTTP front; each stop is pushed on `stack`. Returns the HTTP port (0: no API)."""
     redis_url = redis_url_of(settings)
     check_bind(settings)
-    await asyncio.to_thread(connect, settings.cluster)
-    stack.push_async_callback(asyncio.to_thread, _disconnect)
+    await asyncio.to_thread(connect, settings.cluster)  # run_cluster disconnects, after the loop
     coordinator = Coordinator(settings, redis_url)
     await coordinator.start()
     stack.push_async_callback(coordinator.stop)
@@ -86,9 +89,3 @@ def _write_runtime_file(settings: VigilSettings, port: int, stack: contextlib.As
     api_url = f"http://{f'[{host}]' if ':' in host else host}:{port}" if port else None
     path.write_text(json.dumps({"pid": os.getpid(), "redis_url": None, "api_url": api_url, "mode": "cluster"}))
     stack.callback(path.unlink, missing_ok=True)
-
-
-def _disconnect() -> None:
-    import ray
-
-    ray.shutdown()

@@ -72,6 +72,9 @@ class Probe:
     def cameras(self) -> dict[str, dict[str, Any]]:
         return {c["id"]: c for c in self.http.get("/api/cameras").json()}
 
+    def nodes(self) -> list[dict[str, Any]]:
+        return list(self.http.get("/api/nodes").json())
+
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(f["event"]) for _, f in self.redis.xrange("vigil:alerts")]
 
@@ -113,14 +116,15 @@ def scenario(out: Path, report: dict[str, Any]) -> None:
         workers = [cluster.add_node(**node_args) for _ in range(2)]
         cluster.wait_for_nodes()
         report["stage"] = "ray"
-        run_vigil(out, cluster, workers, server.url, report)
+        run_vigil(out, cluster, workers, server.url, report, node_args)
     finally:
         cluster.shutdown()
         server.stop()
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def run_vigil(out: Path, cluster: Any, workers: list[Any], redis_url: str, report: dict[str, Any]) -> None:
+def run_vigil(out: Path, cluster: Any, workers: list[Any], redis_url: str, report: dict[str, Any],
+              node_args: dict[str, Any]) -> None:
     cfg = out / "cluster.yaml"
     cfg.write_text(yaml.safe_dump(config(out / "state", redis_url, cluster.address)))
     with (out / "vigil.log").open("wb") as log:
@@ -129,7 +133,9 @@ def run_vigil(out: Path, cluster: Any, workers: list[Any], redis_url: str, repor
         try:
             runtime = out / "state" / "run" / "service.json"
             api = wait_for("the front", lambda: runtime.exists() and json.loads(runtime.read_text())["api_url"])
-            observe(Probe(api, redis_url), cluster, workers, report)
+            probe = Probe(api, redis_url)
+            observe(probe, cluster, workers, report)
+            join(probe, cluster, node_args, report)
         finally:
             vigil.send_signal(signal.SIGTERM)
             try:
@@ -163,6 +169,26 @@ def observe(probe: Probe, cluster: Any, workers: list[Any], report: dict[str, An
     report["alerts_api"] = probe.http.get("/api/alerts", params={"limit": 1000}).json()["alerts"]
     report["console"] = probe.http.get("/").status_code
     report["stage"] = "done"
+
+
+def join(probe: Probe, cluster: Any, node_args: dict[str, Any], report: dict[str, Any]) -> None:
+    """A fresh node joins: it takes at most its quota, only from cameras that rank it first."""
+    before = probe.cameras()
+    node = cluster.add_node(**node_args).node_id
+    report["joiner"] = node
+    wait_for("the joined node placed", lambda: any(n["node"] == node and n["placed"] for n in probe.nodes()))
+    placed_wall = time.time()  # the cameras it took are stopped on their old owner and started on it by now
+    report["after_join"] = wait_for("every camera streaming after the join",
+                                    lambda: _streaming_since(probe, placed_wall, before))
+    report["events_final"] = probe.events()
+    report["stage"] = "joined"
+
+
+def _streaming_since(probe: Probe, t: float, before: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
+    cams = probe.cameras()
+    moved = [c for c in cams if cams[c]["node"] != before[c]["node"]]
+    fresh = all(cams[c]["state"] == "streaming" and (cams[c]["last_frame_t"] or 0) > t for c in cams)
+    return cams if fresh and all(cams[c]["node"] is not None for c in moved) else None
 
 
 def _all_ended(events: list[dict[str, Any]]) -> bool:

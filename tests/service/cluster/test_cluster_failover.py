@@ -104,5 +104,19 @@ def test_asks_and_snapshots_are_answered_by_the_new_owner(report: dict[str, Any]
         assert list(report["scores_after"][camera]) == ["jam"]  # the new owner's rule runner answers
 
 
+def test_a_joining_node_takes_at_most_its_quota_and_nothing_else_moves(report: dict[str, Any]) -> None:
+    before, after, joiner = report["after"], report["after_join"], report["joiner"]
+    moved = [c for c in before if before[c]["node"] != after[c]["node"]]
+    assert all(after[c]["node"] == joiner for c in moved)
+    assert len(moved) <= 2  # quota: ceil(6 cameras / 3 nodes)
+    assert all(c["state"] == "streaming" for c in after.values())
+
+
+def test_no_occurrence_is_announced_twice_across_the_join(report: dict[str, Any]) -> None:
+    # a camera handed over by a live node is stopped there (state saved) before the joiner starts it
+    started = Counter(e["id"] for e in report["events_final"] if e["type"] == "started")
+    assert started and max(started.values()) == 1
+
+
 def test_vigil_stops_cleanly(report: dict[str, Any]) -> None:
     assert report["vigil_exit"] == 0
