@@ -93,6 +93,11 @@ class Intake:
             done, cam.frames = cam.frames, []
         return PendingGroup(frame.camera_id, tuple(image for _, image in done), done[0][0], done[-1][0])
 
+    def discard(self, camera_id: str) -> None:
+        """Forget the camera's sampler, counts and partial group (it moved to another machine)."""
+        with self._lock:
+            self._cameras.pop(camera_id, None)
+
     def counts(self, camera_id: str) -> tuple[int, int]:
         """(frames submitted, frames dropped as above fps) for a camera."""
         with self._lock:

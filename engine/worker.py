@@ -48,6 +48,14 @@ class AskJob:
 
 
 @dataclass(frozen=True, slots=True)
+class ReleaseJob:
+    """Write the camera's open chunk and drop its session from memory (cluster mode: the camera moved away)."""
+
+    camera_id: str
+    future: Future[None]
+
+
+@dataclass(frozen=True, slots=True)
 class SessionStats:
     """A snapshot the engine thread publishes after every job of a camera; readers never touch the session."""
 
@@ -127,6 +135,8 @@ class EngineWorker:
                 self._append(job)
             elif isinstance(job, AskJob):
                 self._ask(job)
+            elif isinstance(job, ReleaseJob):
+                self._release(job)
         except Exception:  # one failed job must never stop the engine thread
             camera = getattr(job, "camera_id", None)
             log.exception("engine.job_failed", camera_id=camera, job=type(job).__name__)
@@ -202,6 +212,19 @@ class EngineWorker:
         metrics.QUESTION_SECONDS.labels(job.camera_id, job.kind.value).observe(answer.latency_ms / 1000.0)
         self._publish(session)  # the cached view and dense copies count towards the camera's bytes
         return answer
+
+    def _release(self, job: ReleaseJob) -> None:
+        session = self._sessions.pop(job.camera_id, None)
+        self._tiers.pop(job.camera_id, None)
+        self._stats.pop(job.camera_id, None)
+        self._planner.forget(job.camera_id)
+        try:
+            if session is not None:
+                session.checkpoint()  # the next owner (or this one, later) restores from the chunk files
+        finally:
+            with contextlib.suppress(InvalidStateError):
+                job.future.set_result(None)
+        log.info("engine.camera_released", camera_id=job.camera_id, had_session=session is not None)
 
     def _publish(self, session: StreamSession) -> None:
         tokens = session.tokens()

@@ -18,6 +18,7 @@ import structlog
 from alerts.publisher import AlertPublisher
 from alerts.runner import RuleRunner
 from config.settings import VigilSettings
+from engine.api import EngineError
 from ingest.footage import FootageStore
 from ingest.manager import IngestManager
 from ingest.status import CameraStatus
@@ -68,6 +69,8 @@ class CameraUnit:
         ingest.start()
         self._stack.push_async_callback(ingest.stop)
         if self._engine is not None:
+            # pushed before the feeder: on stop the feeder ends first, then the engine lets the camera go
+            self._stack.push_async_callback(_release, self._engine, self.camera_id)
             self._spawn(_feed(ingest, self._engine, self.camera_id))
         store = RedisRuleStore(self._redis_url, self.camera_id, s.redis.connect_timeout_s)
         self._stack.callback(store.close)
@@ -98,6 +101,14 @@ class CameraUnit:
 
     def scores(self) -> dict[str, list[tuple[float, float]]]:
         return self._ctx.rules.scores(self.camera_id) if self._ctx is not None else {}
+
+
+async def _release(engine: EngineClient, camera_id: str) -> None:
+    """The engine writes the camera's open chunk and forgets it, so its next owner continues from the files."""
+    try:
+        await engine.release(camera_id)
+    except EngineError as exc:  # the engine is stopping or dead: its own stop writes what it holds
+        log.warning("cluster.release_failed", camera_id=camera_id, reason=str(exc))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

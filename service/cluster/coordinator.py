@@ -136,13 +136,14 @@ class Coordinator:
         except PlacementError as exc:
             log.error("cluster.placement_failed", error=str(exc))
             return
-        dead = {c: n for c, n in before.owners.items() if n not in ready}
+        dead = {c for c, n in before.owners.items() if n not in ready}
         changed = moved(before, after)
         if changed:
             log.info("cluster.replaced", moved={c: after.owners[c] for c in changed}, from_dead=sorted(dead))
         await self._release(before, after, [c for c in changed if c not in dead])
         self.placement = after
-        await asyncio.gather(*(self._assign(n, after.cameras_of(n), dead) for n in ready))
+        previous = {c: before.owners[c] for c in changed}  # where each moved camera's files are
+        await asyncio.gather(*(self._assign(n, after.cameras_of(n), previous) for n in ready))
 
     async def _release(self, before: Placement, after: Placement, handed_over: list[str]) -> None:
         """Live nodes giving cameras away stop them first; the new owner starts them after."""

@@ -10,6 +10,7 @@ before the camera's first frame.
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,7 +67,8 @@ class NodeShard:
         self._log.info("cluster.node_stopped")
 
     async def assign(self, cameras: list[str], adopt: Mapping[str, str]) -> list[str]:
-        """Run exactly `cameras`; `adopt` names the dead previous owner of a camera. Returns those running."""
+        """Run exactly `cameras`; `adopt` names a moved camera's previous owner (dead, or done with it).
+        Returns the cameras running."""
         async with self._lock:
             await self._stop_units([c for c in self._units if c not in cameras])
             for camera_id in cameras:
@@ -74,9 +76,9 @@ class NodeShard:
                     await self._start_unit(camera_id, adopt.get(camera_id))
             return sorted(self._units)
 
-    async def _start_unit(self, camera_id: str, dead_owner: str | None) -> None:
-        if dead_owner is not None and self.settings.cluster.shared_state:
-            await asyncio.to_thread(self._adopt_cache, camera_id, dead_owner)
+    async def _start_unit(self, camera_id: str, previous_owner: str | None) -> None:
+        if previous_owner is not None and previous_owner != self.node and self.settings.cluster.shared_state:
+            await asyncio.to_thread(self._adopt_cache, camera_id, previous_owner)
         unit = CameraUnit(self.settings, camera_id, self._engine, self._redis_url)
         try:
             await unit.start()
@@ -85,14 +87,18 @@ class NodeShard:
             return
         self._units[camera_id] = unit
 
-    def _adopt_cache(self, camera_id: str, dead_owner: str) -> None:
-        source = engine_dir(self.settings.state_dir, dead_owner) / camera_id
+    def _adopt_cache(self, camera_id: str, previous_owner: str) -> None:
+        """Move the camera's chunk files into this engine's directory before its first frame. A copy already
+        here is older (this engine released the camera when it left) and is replaced."""
+        source = engine_dir(self.settings.state_dir, previous_owner) / camera_id
         target = engine_dir(self.settings.state_dir, self.node) / camera_id
-        if not source.is_dir() or target.exists():
+        if not source.is_dir():
             return
+        if target.exists():
+            shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         source.rename(target)
-        self._log.info("cluster.cache_adopted", camera_id=camera_id, from_node=dead_owner)
+        self._log.info("cluster.cache_adopted", camera_id=camera_id, from_node=previous_owner)
 
     async def _stop_units(self, camera_ids: list[str]) -> None:
         for camera_id in camera_ids:

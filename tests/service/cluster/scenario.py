@@ -85,7 +85,8 @@ class Probe:
         r = self.http.post(f"/api/cameras/{camera}/ask", json={"question": "Is the belt jammed?"})
         if r.status_code != 200:
             return None
-        return {"node": r.headers.get("x-vigil-node"), "p_yes": r.json()["p_yes"]}
+        body = r.json()
+        return {"node": r.headers.get("x-vigil-node"), "p_yes": body["p_yes"], "seen_start": body["seen"]["start"]}
 
 
 def all_streaming(probe: Probe, nodes: int, after_t: float = 0.0) -> dict[str, dict[str, Any]] | None:
@@ -174,12 +175,15 @@ def observe(probe: Probe, cluster: Any, workers: list[Any], report: dict[str, An
 def join(probe: Probe, cluster: Any, node_args: dict[str, Any], report: dict[str, Any]) -> None:
     """A fresh node joins: it takes at most its quota, only from cameras that rank it first."""
     before = probe.cameras()
+    report["ask_before_join"] = {c: wait_for(f"an answer about {c}", lambda c=c: probe.ask(c)) for c in before}
     node = cluster.add_node(**node_args).node_id
     report["joiner"] = node
     wait_for("the joined node placed", lambda: any(n["node"] == node and n["placed"] for n in probe.nodes()))
     placed_wall = time.time()  # the cameras it took are stopped on their old owner and started on it by now
     report["after_join"] = wait_for("every camera streaming after the join",
                                     lambda: _streaming_since(probe, placed_wall, before))
+    moved = [c for c in before if report["after_join"][c]["node"] != before[c]["node"]]
+    report["ask_after_join"] = {c: wait_for(f"an answer about {c}", lambda c=c: probe.ask(c)) for c in moved}
     report["events_final"] = probe.events()
     report["stage"] = "joined"
 

@@ -104,6 +104,15 @@ def test_asks_and_snapshots_are_answered_by_the_new_owner(report: dict[str, Any]
         assert list(report["scores_after"][camera]) == ["jam"]  # the new owner's rule runner answers
 
 
+def test_the_kv_cache_moves_with_the_camera_on_shared_storage(report: dict[str, Any]) -> None:
+    # the new owner's answer still sees the video from before the move: the cache came along, it did not re-warm
+    for camera in report["victim_cameras"]:
+        assert report["ask_after"][camera]["seen_start"] == report["ask_before"][camera]["seen_start"]
+    for camera, answer in report["ask_after_join"].items():
+        assert answer["node"] == report["joiner"]
+        assert answer["seen_start"] == report["ask_before_join"][camera]["seen_start"]
+
+
 def test_a_joining_node_takes_at_most_its_quota_and_nothing_else_moves(report: dict[str, Any]) -> None:
     before, after, joiner = report["after"], report["after_join"], report["joiner"]
     moved = [c for c in before if before[c]["node"] != after[c]["node"]]
