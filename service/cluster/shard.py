@@ -45,6 +45,7 @@ class NodeShard:
         self._redis_url = redis_url
         self._engine: EngineClient | None = None
         self._units: dict[str, CameraUnit] = {}
+        self._adopt: dict[str, str] = {}  # camera -> previous owner, until the camera runs here
         self._lock = asyncio.Lock()  # one assignment at a time
         self._log = log.bind(node=node)
 
@@ -71,9 +72,10 @@ class NodeShard:
         Returns the cameras running."""
         async with self._lock:
             await self._stop_units([c for c in self._units if c not in cameras])
+            self._adopt = {c: o for c, o in {**self._adopt, **adopt}.items() if c in cameras}  # kept for retries
             for camera_id in cameras:
                 if camera_id not in self._units:
-                    await self._start_unit(camera_id, adopt.get(camera_id))
+                    await self._start_unit(camera_id, self._adopt.get(camera_id))
             return sorted(self._units)
 
     async def _start_unit(self, camera_id: str, previous_owner: str | None) -> None:
@@ -86,6 +88,7 @@ class NodeShard:
             self._log.exception("cluster.camera_start_failed", camera_id=camera_id)
             return
         self._units[camera_id] = unit
+        self._adopt.pop(camera_id, None)
 
     def _adopt_cache(self, camera_id: str, previous_owner: str) -> None:
         """Move the camera's chunk files into this engine's directory before its first frame. A copy already
