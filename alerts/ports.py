@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from alerts.event import AlertEvent
 from engine.api import TextAnswer, YesNoAnswer
 from ingest.frame import Frame
+
+if TYPE_CHECKING:
+    from alerts.store import Saved
 
 
 class FrameFeed(Protocol):
@@ -41,3 +44,12 @@ class Clock(Protocol):
         ...
 
     async def sleep(self, seconds: float) -> None: ...
+
+
+class RuleStore(Protocol):
+    """Where rule state survives a restart (alerts.store.RuleStateStore: a file; cluster mode: Redis).
+    Blocking; the runner calls it from a worker thread."""
+
+    def load(self) -> dict[str, Saved]: ...
+
+    def save(self, saved: dict[str, Saved]) -> None: ...

@@ -21,7 +21,7 @@ from alerts.clock import SystemClock
 from alerts.errors import AlertsError, PublishError
 from alerts.event import AlertEvent, EventType
 from alerts.metrics import RULE_ACTIVE, RULE_EVALUATIONS, RULE_SCORE
-from alerts.ports import Clock, EventSink, FrameFeed, QuestionEngine
+from alerts.ports import Clock, EventSink, FrameFeed, QuestionEngine, RuleStore
 from alerts.scoring import FrameScorer, frame_scorer, offline_score
 from alerts.state import Phase, RuleState, Timing, Transition, annotate, step
 from alerts.store import RuleStateStore, Saved
@@ -64,12 +64,12 @@ class RuleRunner:
 
     def __init__(self, settings: VigilSettings, frames: Callable[[str], FrameFeed | None],
                  engine: QuestionEngine | None, publisher: EventSink, state_dir: Path,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, store: RuleStore | None = None) -> None:
         self._settings = settings
         self._frames = frames
         self._engine = engine
         self._publisher = publisher
-        self._store = RuleStateStore(state_dir)
+        self._store: RuleStore = store or RuleStateStore(state_dir)  # cluster mode passes a Redis-backed one
         self._clock: Clock = clock or SystemClock()
         self._slots = _slots(settings)
         self._statuses: dict[str, CameraStatus] = {}

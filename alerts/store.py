@@ -40,28 +40,44 @@ class RuleStateStore:
 
     def load(self) -> dict[str, Saved]:
         try:
-            raw = json.loads(self._path.read_text(encoding="utf-8"))
+            text = self._path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             log.error("rule_state.unreadable", path=str(self._path), error=str(exc),
                       action="starting without restored alerts; open alerts will be announced again")
             return {}
-        if raw.get("format") != FORMAT:
-            log.warning("rule_state.other_format", path=str(self._path), found=raw.get("format"))
-            return {}
-        return {key: _saved(item) for key, item in raw.get("rules", {}).items()}
+        return decode_saved(text, str(self._path))
 
     def save(self, saved: dict[str, Saved]) -> None:
         """Keep only what matters after a restart: open occurrences, running cooldowns, unsent events."""
-        rules = {key: _dump(s) for key, s in saved.items() if _worth_keeping(s)}
-        data = json.dumps({"format": FORMAT, "rules": rules}, sort_keys=True).encode()
+        data = encode_saved(saved)
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self._path, data)
         except OSError as exc:
             raise AlertsError(f"cannot save rule state to {self._path}: {exc.strerror}; "
                               "check the state directory's permissions and free space") from exc
+
+
+def encode_saved(saved: dict[str, Saved]) -> bytes:
+    """The stored form (JSON) of what matters after a restart; also what cluster mode keeps in Redis."""
+    rules = {key: _dump(s) for key, s in saved.items() if _worth_keeping(s)}
+    return json.dumps({"format": FORMAT, "rules": rules}, sort_keys=True).encode()
+
+
+def decode_saved(text: str | bytes, where: str) -> dict[str, Saved]:
+    """Parse `encode_saved`'s output; unreadable or another format gives {} (logged, naming `where`)."""
+    try:
+        raw = json.loads(text)
+        if raw.get("format") != FORMAT:
+            log.warning("rule_state.other_format", path=where, found=raw.get("format"))
+            return {}
+        return {key: _saved(item) for key, item in raw.get("rules", {}).items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.error("rule_state.unreadable", path=where, error=str(exc),
+                  action="starting without restored alerts; open alerts will be announced again")
+        return {}
 
 
 def _worth_keeping(s: Saved) -> bool:

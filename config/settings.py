@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config.cameras import CameraSettings
+from config.cluster import ClusterSettings
 from config.engine import EngineSettings
 from config.rules import RuleSettings
 from config.service import ApiSettings, LoggingSettings, RedisSettings
@@ -32,6 +33,9 @@ class VigilSettings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings, description="footage on disk and clips")
     cameras: list[CameraSettings] = Field(default_factory=list, description="the cameras to watch")
     rules: list[RuleSettings] = Field(default_factory=list, description="the questions and detectors that raise alerts")
+    cluster: ClusterSettings = Field(
+        default_factory=ClusterSettings, description="cluster mode (`vigil run --cluster`): Ray, node resources"
+    )
 
     @classmethod
     def settings_customise_sources(

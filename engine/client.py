@@ -19,7 +19,7 @@ from engine.intake_store import load_pending, save_pending
 from engine.protocols import StreamModel
 from engine.scheduler import JobQueue
 from engine.startup import check_engine
-from engine.worker import AskJob, AskKind, EngineWorker
+from engine.worker import AskJob, AskKind, EngineWorker, ReleaseJob
 from ingest.frame import Frame
 
 log = structlog.get_logger(__name__)
@@ -126,6 +126,19 @@ class EngineClient:
         self._queue.put_question(job)
         metrics.QUESTIONS_WAITING.set(self._queue.questions_waiting())
         return await asyncio.wrap_future(future)
+
+    async def release(self, camera_id: str) -> None:
+        """Forget a camera that moved to another machine (cluster mode): frames and groups still waiting for it
+        are dropped, its open chunk is written to its cache directory and its session leaves memory. A later
+        frame for it starts again from the files on disk. Call after its frames stopped coming."""
+        if self._intake is not None:
+            self._intake.discard(camera_id)
+        self._queue.discard(camera_id)
+        if self._worker is None or not self._worker.alive:
+            return
+        future: Future[None] = Future()
+        self._queue.put_question(ReleaseJob(camera_id, future))
+        await asyncio.wrap_future(future)
 
     def status(self, camera_id: str) -> EngineCameraStatus | None:
         stats = self._worker.stats(camera_id) if self._worker else None

@@ -110,6 +110,11 @@ class Intake:
             cam.frames = list(frames[: FRAMES_PER_GROUP - 1]) + cam.frames
             cam.sampler.resume_after(frames[-1][0])
 
+    def discard(self, camera_id: str) -> None:
+        """Forget the camera's sampler, counts and partial group (it moved to another machine)."""
+        with self._lock:
+            self._cameras.pop(camera_id, None)
+
     def counts(self, camera_id: str) -> tuple[int, int]:
         """(frames submitted, frames dropped as above fps) for a camera."""
         with self._lock:

@@ -160,6 +160,16 @@ class JobQueue:
         self.dropped[(camera, policy)] += n
         metrics.GROUPS_DROPPED.labels(camera, policy).inc(n)
 
+    def discard(self, camera: str) -> int:
+        """Drop every group waiting for the camera (policy `released`: it moved to another machine)."""
+        with self._cond:
+            waiting = self._groups.pop(camera, deque())
+            if camera in self._turn:
+                self._turn.remove(camera)
+            if waiting:
+                self._count(camera, "released", len(waiting))
+            return len(waiting)
+
     def count_drop(self, camera: str, policy: str, n: int) -> None:
         """Groups lost after they left the queue (policy `error`: their batch failed in the engine thread)."""
         with self._cond:

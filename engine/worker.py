@@ -52,6 +52,14 @@ class AskJob:
 
 
 @dataclass(frozen=True, slots=True)
+class ReleaseJob:
+    """Write the camera's open chunk and drop its session from memory (cluster mode: the camera moved away)."""
+
+    camera_id: str
+    future: Future[None]
+
+
+@dataclass(frozen=True, slots=True)
 class SessionStats:
     """A snapshot the engine thread publishes after every job of a camera; readers never touch the session."""
 
@@ -89,6 +97,8 @@ class EngineWorker:
         self._sessions: dict[str, StreamSession] = {}
         self._tiers: dict[str, DenseTier] = {}
         self._stats: dict[str, SessionStats] = {}
+        self._in_round = False  # an append round is using its cameras' sessions: releases wait in _held
+        self._held: list[ReleaseJob] = []
         self._thread = threading.Thread(target=self._run, name="vigil-engine", daemon=True)
 
     def start(self) -> None:
@@ -127,7 +137,7 @@ class EngineWorker:
                 _refuse(job, EngineError("the engine thread stopped before answering; the service log says why"))
             log.info("engine.thread_stopped", cameras=len(self._sessions))
 
-    def handle(self, job: AppendRound | list[AskJob]) -> None:
+    def handle(self, job: AppendRound | list[AskJob | ReleaseJob]) -> None:
         """Run one job of `JobQueue.take_round` on the calling thread: the engine thread's loop, or a benchmark or
         test that never started the thread (never both: the worker's sessions have one owner)."""
         if isinstance(job, AppendRound):
@@ -140,6 +150,7 @@ class EngineWorker:
         whole round, only for the step in progress)."""
         before = {b.camera_id: self._session(b.camera_id).groups_encoded for b in job.batches}
         steps = self._append_round(job)
+        self._in_round = True
         try:
             while True:
                 next(steps)
@@ -154,6 +165,11 @@ class EngineWorker:
                 if done < len(batch.groups):
                     self._queue.count_drop(batch.camera_id, "error", len(batch.groups) - done)
                 self._publish(self._sessions[batch.camera_id])
+        finally:
+            self._in_round = False
+            held, self._held = self._held, []
+            for release in held:
+                self._release(release)
 
     def _append_round(self, job: AppendRound) -> Steps[None]:
         """Encode every camera's groups in shared vision passes, then prefill them in shared forwards."""
@@ -220,10 +236,17 @@ class EngineWorker:
     def _device(self) -> torch.device:
         return torch.device(self.model.lm.lm_head.weight.device)
 
-    def _answer_all(self, jobs: list[AskJob]) -> None:
-        """Answer questions of any cameras: free text one by one, yes/no of every camera in one forward."""
+    def _answer_all(self, jobs: list[AskJob | ReleaseJob]) -> None:
+        """Answer questions of any cameras: free text one by one, yes/no of every camera in one forward. Releases
+        run here too, except within an append round (its cameras' sessions are in use): then after it."""
         asks: list[tuple[AskJob, list[Selection]]] = []
         for job in jobs:
+            if isinstance(job, ReleaseJob):
+                if self._in_round:
+                    self._held.append(job)
+                else:
+                    self._release(job)
+                continue
             if not job.future.set_running_or_notify_cancel():
                 continue  # the caller gave up waiting
             if job.kind is AskKind.TEXT:
@@ -306,6 +329,19 @@ class EngineWorker:
     def _answered(self, job: AskJob, latency_ms: float) -> None:
         metrics.QUESTION_SECONDS.labels(job.camera_id, job.kind.value).observe(latency_ms / 1000.0)
         self._publish(self._sessions[job.camera_id])  # the cached view and dense copies count towards its bytes
+
+    def _release(self, job: ReleaseJob) -> None:
+        session = self._sessions.pop(job.camera_id, None)
+        self._tiers.pop(job.camera_id, None)
+        self._stats.pop(job.camera_id, None)
+        self._planner.forget(job.camera_id)
+        try:
+            if session is not None:
+                session.checkpoint()  # the next owner (or this one, later) restores from the chunk files
+        finally:
+            with contextlib.suppress(InvalidStateError):
+                job.future.set_result(None)
+        log.info("engine.camera_released", camera_id=job.camera_id, had_session=session is not None)
 
     def _publish(self, session: StreamSession) -> None:
         tokens = session.tokens()

@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the service (default: the demo config)")
     run.add_argument("--config", type=Path, default=DEMO_CONFIG, help="YAML settings file")
+    run.add_argument("--cluster", action="store_true",
+                     help="shard the cameras over a Ray cluster (the config's cluster section; needs .[cluster])")
     check = sub.add_parser("check-config", help="validate a settings file and summarize it")
     check.add_argument("file", type=Path, nargs="?", default=DEMO_CONFIG)
     ask = sub.add_parser("ask", help="ask a running service about a camera's recent video")
@@ -73,6 +75,8 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
     if command == "check-config":
         return _check_config(args.file)
     if command == "run":
+        if getattr(args, "cluster", False):
+            return _run_cluster(args.config)
         from service.app import run_service
 
         return run_service(load_settings(getattr(args, "config", DEMO_CONFIG)))
@@ -90,6 +94,15 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         code: int = replay(load_settings(args.config), args.video, args.out, args.camera, args.start)
         return code
     raise VigilError(f"unknown command {command!r}")
+
+
+def _run_cluster(config: Path) -> int:
+    settings = load_settings(config)
+    try:
+        from service.cluster.run import run_cluster
+    except ImportError as exc:  # Ray is an optional extra
+        raise VigilError(f"cluster mode needs Ray ({exc}); install it with `pip install -e '.[cluster]'`") from exc
+    return run_cluster(settings)
 
 
 def _iso_time(text: str) -> datetime:
