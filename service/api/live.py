@@ -33,6 +33,7 @@ guarded = APIRouter(prefix="/api/cameras", tags=["live"])  # behind the bearer-t
 router = APIRouter(prefix="/api/cameras", tags=["live"])  # checks a bearer token or a ticket itself
 POLL_S = 0.04  # how often a viewer looks for a newer frame; well under any camera's sampling interval
 BOUNDARY = "vigil-frame"
+PART_HEAD = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n\r\n".encode()
 JPEG_QUALITY = 80
 WIDTHS = (320, 640, 960, 1280, 1920)  # a few sizes only, so the shared encodings stay bounded
 
@@ -156,16 +157,17 @@ class FrameSource(Protocol):
 async def mjpeg_parts(buffer: FrameSource, jpegs: LiveJpegs, width: int | None) -> AsyncIterator[bytes]:
     """One multipart part per new frame in the ring; the newest frame first, then each newer one."""
     sent = -1
+    yield PART_HEAD
     while True:
         frame = buffer.latest()
         if frame is None or frame.seq == sent:
             await asyncio.sleep(POLL_S)
             continue
         sent = frame.seq
-        yield part(await jpegs.jpeg(frame, width), frame.t_wall)
+        yield part(await jpegs.jpeg(frame, width))
 
 
-def part(jpeg: bytes, t_wall: float) -> bytes:
-    head = (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n"
-            f"X-Frame-Time: {t_wall:.3f}\r\n\r\n")
-    return head.encode() + jpeg + b"\r\n"
+def part(jpeg: bytes) -> bytes:
+    """The JPEG, then at once the next part's boundary and headers: a browser shows a part only once it has read
+    the headers of the one after it, so a camera that stops keeps its newest frame on screen."""
+    return jpeg + b"\r\n" + PART_HEAD

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tempfile
 import typing
 from pathlib import Path
@@ -61,9 +62,14 @@ def condition(kind: str, region: list[tuple[float, float]], direction: tuple[flo
 def snippet(rule_id: str, camera_id: str, drawn: dict[str, Any]) -> str:
     """The rule as YAML (flow lists are JSON, which YAML reads as it is)."""
     lines = [f"- id: {rule_id}", f"  cameras: [{camera_id}]", "  condition:"]
-    lines += [f"    {key}: {json.dumps(value)}" for key, value in drawn.items()]
+    lines += [f"    {key}: {_scalar(value)}" for key, value in drawn.items()]
     note = DIRECTION_NOTE if "direction" in drawn else ""
     return HEADER + note + "\n".join(lines) + "\n"
+
+
+def _scalar(value: Any) -> str:
+    # Plain words stay unquoted (type: presence); anything else is JSON, which YAML reads as it is.
+    return value if isinstance(value, str) and re.fullmatch(r"[a-z][a-z_]*", value) else json.dumps(value)
 
 
 def check(camera_id: str, text: str) -> list[str]:

@@ -86,12 +86,13 @@ async def read_parts(client: httpx.AsyncClient, url: str, count: int, **kwargs: 
 
 
 def _whole_part(data: bytes) -> tuple[bytes, bytes] | None:
-    """(JPEG, the rest) once the first part has fully arrived, else None."""
-    if BOUNDARY not in data or b"\r\n\r\n" not in data:
+    """(JPEG, the rest from its closing boundary on) once the first part has fully arrived, else None."""
+    start = data.find(BOUNDARY)
+    body = data.find(b"\r\n\r\n", start) + 4
+    end = data.find(b"\r\n" + BOUNDARY, body)
+    if start < 0 or body < 4 or end < 0:
         return None
-    head, _, rest = data.partition(BOUNDARY)[2].partition(b"\r\n\r\n")
-    size = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
-    return (rest[:size], rest[size:]) if len(rest) >= size else None
+    return data[body:end], data[end + 2:]
 
 
 def decoded(jpeg: bytes) -> np.ndarray:

@@ -1,0 +1,220 @@
+"""The console's live view, footage timeline, zone editor and small-screen layout, in Debian's Chromium.
+
+The API app runs behind real uvicorn with in-memory ingest parts (a real FrameBuffer fed by a thread), a real
+redis-server fed by the real AlertPublisher, and `vigil check-config` as a subprocess for the editor's YAML.
+Set VIGIL_SCREENSHOTS=<dir> to keep screenshots (docs/screenshots/ holds the published ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+from redis.asyncio import Redis
+
+from alerts.publisher import AlertPublisher
+from service.api import create_app
+from service.embedded_redis import EmbeddedRedis
+from service.http import HttpServer
+from tests.service.api_fakes import Parts, make_context, settings
+from tests.service.test_api_live import TickingCamera
+from tests.service.test_console_browser import CHROMIUM, CHROMIUM_ARGS, chromium, jam_alert, screenshot
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium: make system-deps")
+GLYPHS = "ĦŽǂ₪ꙮ" * 120  # what the untrained model's free text looks like: no spaces, any script
+
+
+@contextlib.asynccontextmanager
+async def live_console(redis_server: EmbeddedRedis, tmp_path: Path,
+                       alerts: int = 1) -> AsyncIterator[tuple[str, Parts]]:
+    """The console over a camera whose ring gets a new picture every 0.3 s, with `alerts` jam alerts published."""
+    publisher = AlertPublisher(settings().redis, redis_server.url, tmp_path / "outbox")
+    await publisher.start()
+    for _ in range(alerts):
+        await publisher.publish(jam_alert())
+    await publisher.stop()
+    parts = Parts()
+    redis = Redis.from_url(redis_server.url)
+    with TickingCamera(period_s=0.3).running() as camera:
+        parts.ingest.buffers["line1"] = camera.buffer  # type: ignore[assignment]
+        server = HttpServer(create_app(make_context(settings(), redis, parts)), "127.0.0.1", 0)
+        await server.start()
+        try:
+            yield f"http://127.0.0.1:{server.port}", parts
+        finally:
+            await server.stop()
+            await redis.aclose()
+
+
+FRAME_HASH = """(selector) => {
+  const img = document.querySelector(selector);
+  if (!img || img.hidden || !img.naturalWidth) return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = 32; canvas.height = 18;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(img, 0, 0, 32, 18);
+  return Array.from(ctx.getImageData(0, 0, 32, 18).data).join(",");
+}"""
+
+
+async def frame_hash(page: Page, selector: str) -> str:
+    await page.wait_for_function(f"() => ({FRAME_HASH})({selector!r}) !== null")
+    value: str = await page.evaluate(FRAME_HASH, selector)
+    return value
+
+
+async def test_live_view_changes_from_frame_to_frame(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+    async with live_console(redis_server, tmp_path, alerts=0) as (base, _), chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1440, "height": 900})
+        await page.goto(base)
+        selector = 'article[data-camera="line1"] img.snapshot'
+        seen = {await frame_hash(page, selector)}
+        assert "/live.mjpeg?ticket=" in (await page.get_attribute(selector, "src") or "")
+        for _ in range(3):  # the same <img>, never reloaded, shows new pictures as the ring fills
+            await page.wait_for_function(f"(seen) => !seen.includes(({FRAME_HASH})({selector!r}))", arg=list(seen))
+            seen.add(await frame_hash(page, selector))
+        assert len(seen) == 4
+        await page.get_by_role("button", name="Wall view").click()
+        await screenshot(page, "console-wall.png")
+
+
+async def test_timeline_shows_alert_markers_seeks_and_exports_a_clip(redis_server: EmbeddedRedis,
+                                                                     tmp_path: Path) -> None:
+    async with live_console(redis_server, tmp_path) as (base, parts), chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1440, "height": 1100})
+        await page.goto(f"{base}/#/camera/line1")
+        marker = page.locator('#footage-track .marker[data-alert-id="occ-jam"]')
+        await expect(marker).to_have_count(1)
+        await expect(page.locator("#footage-track .span")).to_have_count(2)  # the fake store holds a gap
+        await marker.click()
+        await expect(page.locator("#footage-image")).to_be_visible()
+        await page.wait_for_function("() => document.getElementById('footage-image').naturalWidth > 0")
+        wanted = [t for kind, camera, t in parts.footage.calls if kind == "snapshot" and t is not None]
+        assert wanted, "the timeline never asked for a stored frame"
+        marker_t = wanted[-1]  # the frame at the alert's start: jam_alert() starts 8 s before it is published
+        assert 0 < _unix(jam_alert().started_at) - marker_t < 60
+        before = await page.locator("#footage-time").inner_text()
+        await page.get_by_role("button", name="Clip starts here").click()
+        seek = page.get_by_label("Footage time")
+        for _ in range(5):
+            await seek.press("ArrowRight")  # the keyboard seeks too: 5 steps of 3.6 s
+        await expect(page.locator("#footage-time")).not_to_have_text(before)
+        await page.get_by_role("button", name="Clip ends here").click()
+        await expect(page.locator("#footage-track .track-selection")).to_be_visible()
+        await screenshot(page, "console-timeline.png")
+        await page.get_by_role("button", name="Export clip").click()
+        await page.wait_for_function("() => document.getElementById('clip-video').readyState >= 2", timeout=20_000)
+        clip = next(t for kind, camera, t in reversed(parts.footage.calls) if kind == "clip")
+        # The chosen range: from the alert's start (not its clip's pre-roll, 5 s earlier) to 5 seek steps later.
+        assert abs(clip[0] - marker_t) < 0.01
+        assert 5 < clip[1] - clip[0] < 25
+
+
+def _unix(iso: str) -> float:
+    from alerts.event import unix
+
+    return unix(iso)
+
+
+async def click_at(page: Page, points: list[tuple[float, float]]) -> None:
+    image = page.locator("#camera-tile-slot img.snapshot")
+    await image.scroll_into_view_if_needed()
+    box = await image.bounding_box()
+    assert box is not None
+    for x, y in points:
+        await page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+
+
+def check_config(snippets: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
+    body = "cameras:\n  - id: line1\n    source: {type: synthetic}\nrules:\n"
+    body += "".join(f"  {line}\n" for snippet in snippets for line in snippet.splitlines())
+    path = folder / "drawn.yaml"
+    path.write_text(body)
+    return subprocess.run([sys.executable, "-m", "service.cli", "check-config", str(path)], capture_output=True,
+                          text=True, timeout=120)
+
+
+async def test_a_polygon_drawn_in_the_editor_yields_yaml_that_check_config_accepts(redis_server: EmbeddedRedis,
+                                                                                   tmp_path: Path) -> None:
+    async with live_console(redis_server, tmp_path, alerts=0) as (base, _), chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1440, "height": 1100})
+        await page.goto(f"{base}/#/camera/line1")
+        await frame_hash(page, "#camera-tile-slot img.snapshot")
+        await page.get_by_label("Condition").select_option("presence")
+        await page.get_by_role("button", name="Draw region").click()
+        await click_at(page, [(0.2, 0.5), (0.6, 0.45), (0.7, 0.9), (0.15, 0.9)])
+        status = page.locator("#zone-status")
+        await expect(status).to_contain_text("vigil check-config accepts this rule")
+        zone = await page.locator("#zone-yaml").inner_text()
+        assert "type: presence" in zone and "region: [[0.2, 0.5], [0.6, 0.45], [0.7, 0.9], [0.15, 0.9]]" in zone
+        await page.get_by_role("button", name="Clear").click()
+        await page.get_by_label("Condition").select_option("motion")
+        await page.get_by_role("button", name="Draw region").click()
+        await click_at(page, [(0.05, 0.3), (0.95, 0.3), (0.95, 0.7), (0.05, 0.7)])
+        await page.get_by_role("button", name="Draw direction").click()
+        await click_at(page, [(0.3, 0.5), (0.7, 0.5)])  # the belt moves to the right
+        await expect(page.locator("#zone-yaml")).to_contain_text("direction: [1.0, 0.0]")
+        await expect(status).to_contain_text("vigil check-config accepts this rule")
+        await screenshot(page, "console-zone-editor.png")
+        belt = (await page.locator("#zone-yaml").inner_text()).replace("line1-motion", "line1-belt")
+    result = await asyncio.to_thread(check_config, [zone, belt], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 rule" in result.stdout or "line1-belt" in result.stdout
+
+
+async def no_horizontal_overflow(page: Page) -> None:
+    widths = await page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px viewport"
+
+
+async def test_nothing_overflows_a_390_px_screen_even_a_wall_of_glyphs(redis_server: EmbeddedRedis,
+                                                                       tmp_path: Path) -> None:
+    async with live_console(redis_server, tmp_path) as (base, parts), chromium() as browser:
+        async def glyph_wall(*_: object, **__: object) -> object:
+            from engine.api import TextAnswer, TimeRange
+
+            return TextAnswer("line1", "q", GLYPHS, TimeRange(0.0, 1.0), 5.0)
+
+        parts.engine.ask_text = glyph_wall  # type: ignore[method-assign]
+        page = await browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        await page.goto(base)
+        tile = page.locator('article[data-camera="line1"]')
+        await tile.get_by_label("Question").fill("What is on the belt?")
+        await tile.get_by_label("Answer").select_option("text")
+        await tile.get_by_role("button", name="Ask").click()
+        await expect(tile.locator(".answer .value")).to_contain_text("ĦŽǂ")
+        await no_horizontal_overflow(page)
+        answer = await tile.locator(".answer").bounding_box()
+        assert answer is not None and answer["x"] + answer["width"] <= 390
+        await screenshot(page, "console-390px.png")
+        await page.goto(f"{base}/#/camera/line1")
+        await expect(page.locator("#footage-track .marker")).to_have_count(1)
+        await no_horizontal_overflow(page)
+
+
+async def test_headless_chromium_with_a_virtual_time_budget_finishes_and_shows_the_cameras(
+        redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+    async with live_console(redis_server, tmp_path) as (base, _):
+        with tempfile.TemporaryDirectory() as profile:
+            args = [CHROMIUM, "--headless", *CHROMIUM_ARGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+                    "--dump-dom", base]
+            process = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
+                                                           stderr=asyncio.subprocess.DEVNULL)
+            try:  # a page that never stops loading (an open EventSource) hangs it: bounded, generously
+                dom, _ = await asyncio.wait_for(process.communicate(), timeout=90)
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+    html = dom.decode()
+    assert process.returncode == 0
+    assert 'data-camera="line1"' in html and "Line 1" in html
+    assert "/live.mjpeg?ticket=" in html
+    assert 'data-alert-id="occ-jam"' in html
