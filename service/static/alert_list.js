@@ -7,6 +7,7 @@ import { state } from "./state.js";
 
 const LIST_MAX = 100;
 const RECONNECT_MS = 2000;
+const recent = []; // the newest events received live, re-applied when the list is reloaded under new filters
 
 // The alert event's wire format is docs/alert-event.schema.json; this picks what the list shows.
 export function normalize(event) {
@@ -71,7 +72,7 @@ export function showFigures(list, event) {
   for (const figure of figures(event).slice(0, 8)) {
     const row = el("div");
     const value = typeof figure.value === "number" ? Number(figure.value.toFixed(3)) : figure.value;
-    row.append(el("dt", null, figure.key.replaceAll("_", " ")), el("dd", null, `${value}${figure.unit ? ` ${figure.unit}` : ""}`));
+    row.append(el("dt", null, figure.label), el("dd", null, `${value}${figure.unit ? ` ${figure.unit}` : ""}`));
     list.append(row);
   }
 }
@@ -84,7 +85,7 @@ function gaugeRow(gauge) {
   const fill = el("div", "gauge-fill");
   fill.style.width = `${Math.min(100, (gauge.fraction / scale) * 100)}%`;
   bar.append(fill, mark("normal", 1 / scale));
-  for (const m of gauge.marks) bar.append(mark(m.key.replaceAll("_", " "), m.fraction / scale));
+  for (const m of gauge.marks) bar.append(mark(m.label, m.fraction / scale));
   const unitText = gauge.unit ? ` ${gauge.unit}` : "";
   row.append(el("dt", null, "belt speed"), el("dd", null,
     `${Number(gauge.speed.toFixed(2))}${unitText} = ${Math.round(gauge.fraction * 100)} % of normal (${Number(gauge.normal.toFixed(2))}${unitText})`), bar);
@@ -129,8 +130,12 @@ function matches(alert) {
 }
 
 export function addAlert(event) {
-  const alert = normalize(event);
   remember(event);
+  show(event);
+}
+
+function show(event) {
+  const alert = normalize(event);
   if (!matches(alert)) return;
   let entry = state.alerts.get(alert.id);
   if (!entry) {
@@ -145,6 +150,8 @@ export function addAlert(event) {
 }
 
 function remember(event) {
+  if (!recent.some((known) => known.event_id === event.event_id)) recent.push(event);
+  if (recent.length > LIST_MAX) recent.shift();
   const key = `${event.camera}/${event.rule}`;
   const known = state.latest.get(key);
   if (!known || (known.seq ?? 0) <= (event.seq ?? 0) || known.id !== event.id) state.latest.set(key, event);
@@ -169,8 +176,10 @@ export async function loadAlerts() {
   $("#alert-list").replaceChildren();
   $("#alerts-empty").hidden = false;
   $("#alerts-empty").textContent = Object.values(f).some(Boolean) ? "No alerts match these filters." : "No alerts yet.";
-  // The API answers newest first; prepend oldest first so the newest ends on top.
-  for (const event of alerts.reverse()) addAlert(event);
+  // The API answers newest first; prepend oldest first so the newest ends on top. Events that arrived live
+  // while the history was read are shown again, so a reload never hides them.
+  for (const event of alerts.reverse()) remember(event);
+  for (const event of recent) show(event);
 }
 
 export function setupFilters() {

@@ -74,8 +74,8 @@ export function normalizedBoxes(event, width, height) {
 export function figures(event) {
   const out = [];
   walk(extras(event), (key, value) => {
-    if (typeof value === "number" && Number.isFinite(value)) out.push({ key, value, unit: unit(key) });
-    if (typeof value === "boolean" || typeof value === "string") out.push({ key, value: String(value), unit: "" });
+    if (typeof value === "number" && Number.isFinite(value)) out.push({ key, label: label(key), value, unit: unit(key) });
+    if (typeof value === "boolean" || typeof value === "string") out.push({ key, label: label(key), value: String(value), unit: "" });
     return Array.isArray(value);
   });
   return out;
@@ -85,6 +85,13 @@ const UNITS = [
   [/_px_s$|_px_per_s$/, "px/s"], [/_m_s$/, "m/s"], [/_pct$|_percent$|percent/, "%"],
   [/_px$/, "px"], [/_s$|_seconds$/, "s"], [/_ms$/, "ms"], [/frac|ratio/, "× normal"],
 ];
+
+function label(key) {
+  // speed_px_s -> "speed": the unit is shown after the value.
+  const match = UNITS.find(([pattern]) => pattern.test(key));
+  const bare = match && match[1] !== "× normal" ? key.replace(match[0], "") : key;
+  return bare.replaceAll("_", " ").trim() || key;
+}
 
 function unit(key) {
   const match = UNITS.find(([pattern]) => pattern.test(key));
@@ -100,7 +107,7 @@ export function speedGauge(event) {
   if (!speed || !normal || normal.value <= 0) return null;
   const inNormal = (f) => (f.unit === "%" ? f.value / 100 : f.value <= 1.5 && normal.value > 1.5 ? f.value : f.value / normal.value);
   const marks = list.filter((f) => /threshold|below|above|stop|clear/.test(f.key) && f !== speed && f !== normal)
-    .map((f) => ({ key: f.key, fraction: inNormal(f) }))
+    .map((f) => ({ key: f.key, label: f.label, fraction: inNormal(f) }))
     .filter((m) => Number.isFinite(m.fraction) && m.fraction >= 0);
   return { speed: speed.value, normal: normal.value, unit: speed.unit, fraction: speed.value / normal.value, marks };
 }

@@ -9,7 +9,8 @@ const SEEK_STEPS = 1000;
 const SNAPSHOT_DEBOUNCE_MS = 150;
 const REFRESH_MS = 15000;
 
-const view = { camera: null, start: 0, end: 1, t: null, clip: { start: null, end: null }, timer: null, url: null };
+const view = { camera: null, start: 0, end: 1, t: null, clip: { start: null, end: null }, timer: null, url: null,
+  fitted: false };
 
 export function setupFootage() {
   $("#footage-range").addEventListener("change", () => loadFootage(view.camera));
@@ -39,6 +40,7 @@ export async function loadFootage(cameraId) {
 
 function resetCamera(cameraId) {
   view.camera = cameraId;
+  view.fitted = false;
   view.t = null;
   view.clip = { start: null, end: null };
   $("#footage-image").hidden = true;
@@ -57,12 +59,25 @@ async function drawTrack() {
     apiJson(`/api/cameras/${camera}/footage?start=${view.start}&end=${view.end}`),
     apiJson(`/api/alerts?camera=${camera}&since=${view.start}&limit=500`),
   ]);
+  if (!view.fitted && fitRange(footage)) return drawTrack();
   drawSpans(footage);
   drawMarkers(occurrences(history.alerts));
   $("#footage-from").textContent = dateTime(view.start);
   $("#footage-to").textContent = "now";
   placeHead();
   showClipRange();
+}
+
+function fitRange(footage) {
+  // The first view of a camera spans its retained footage: the shortest choice that holds all of it.
+  view.fitted = true;
+  if (!footage.retained) return false;
+  const held = Date.now() / 1000 - footage.retained.start;
+  const select = $("#footage-range");
+  const fit = [...select.options].find((option) => Number(option.value) >= held - 30) || select.options[select.options.length - 1];
+  if (fit.value === select.value) return false;
+  select.value = fit.value;
+  return true;
 }
 
 function drawSpans(footage) {

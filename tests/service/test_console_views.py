@@ -103,18 +103,20 @@ async def test_timeline_shows_alert_markers_seeks_and_exports_a_clip(redis_serve
         before = await page.locator("#footage-time").inner_text()
         await page.get_by_role("button", name="Clip starts here").click()
         seek = page.get_by_label("Footage time")
-        for _ in range(5):
-            await seek.press("ArrowRight")  # the keyboard seeks too: 5 steps of 3.6 s
+        await expect(page.locator("#footage-range")).to_have_value("600")  # fitted to the 10 minutes retained
+        for _ in range(15):
+            await seek.press("ArrowRight")  # the keyboard seeks too: 15 steps of 0.6 s
         await expect(page.locator("#footage-time")).not_to_have_text(before)
         await page.get_by_role("button", name="Clip ends here").click()
         await expect(page.locator("#footage-track .track-selection")).to_be_visible()
+        await page.locator("#footage-heading").scroll_into_view_if_needed()
         await screenshot(page, "console-timeline.png")
         await page.get_by_role("button", name="Export clip").click()
         await page.wait_for_function("() => document.getElementById('clip-video').readyState >= 2", timeout=20_000)
         clip = next(t for kind, camera, t in reversed(parts.footage.calls) if kind == "clip")
-        # The chosen range: from the alert's start (not its clip's pre-roll, 5 s earlier) to 5 seek steps later.
+        # The chosen range: from the alert's start (not its clip's pre-roll, 5 s earlier) to 15 seek steps later.
         assert abs(clip[0] - marker_t) < 0.01
-        assert 5 < clip[1] - clip[0] < 25
+        assert 7 < clip[1] - clip[0] < 11
 
 
 def _unix(iso: str) -> float:
@@ -218,3 +220,42 @@ async def test_headless_chromium_with_a_virtual_time_budget_finishes_and_shows_t
     assert 'data-camera="line1"' in html and "Line 1" in html
     assert "/live.mjpeg?ticket=" in html
     assert 'data-alert-id="occ-jam"' in html
+
+
+# An alert as detectors being built add to it: people's boxes (with whether each stands in the zone) and a
+# belt's speed against its normal speed. The console reads such fields generically, whatever their exact names.
+MEASURED = """async () => {
+  const list = await import('/static/alert_list.js');
+  const now = Date.now() / 1000;
+  const iso = (t) => new Date(t * 1000).toISOString();
+  const base = {schema_version: 1, seq: 0, type: 'started', camera: 'line1', score: 0.9, peak_score: 0.9,
+    question: null, explanation: null, started_at: iso(now - 4), ended_at: null, emitted_at: iso(now),
+    snapshot: {camera: 'line1', at: iso(now - 4), path: ''}, clip: {camera: 'line1', start: iso(now - 9),
+    end: iso(now), path: ''}};
+  list.addAlert({...base, event_id: 'p/0', id: 'p', rule: 'person', condition: 'presence', severity: 'critical',
+    count: 2, people: [{box: [0.30, 0.20, 0.42, 0.75], in_zone: true, track_id: 7},
+                       {box: [0.62, 0.25, 0.72, 0.70], in_zone: false, track_id: 9}]});
+  list.addAlert({...base, event_id: 'b/0', id: 'b', rule: 'belt', condition: 'conveyor', severity: 'warning',
+    speed_px_s: 8.1, normal_speed_px_s: 32.4, stopped_below_pct: 15, clear_above_pct: 40});
+}"""
+
+
+async def test_detector_measurements_are_drawn_on_the_live_image_and_listed(redis_server: EmbeddedRedis,
+                                                                           tmp_path: Path) -> None:
+    async with live_console(redis_server, tmp_path, alerts=0) as (base, _), chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1440, "height": 1000})
+        await page.goto(f"{base}/#/camera/line1")
+        await frame_hash(page, "#camera-tile-slot img.snapshot")
+        await page.evaluate(MEASURED)
+        boxes = page.locator("#camera-tile-slot .overlay .detections rect.box")
+        await expect(boxes).to_have_count(2)
+        await expect(page.locator("#camera-tile-slot .overlay rect.box.outside")).to_have_count(1)
+        ground = page.locator("#camera-tile-slot .overlay .detections ellipse.ground").first
+        # The ground point is the bottom centre of the box: where the person stands.
+        assert (await ground.get_attribute("cx"), await ground.get_attribute("cy")) == ("0.36", "0.75")
+        figures = page.locator("#detector-figures")
+        await expect(figures).to_contain_text("8.1 px/s = 25 % of normal (32.4 px/s)")
+        await expect(figures.locator(".gauge-mark")).to_have_count(3)  # normal, stop and clear thresholds
+        await expect(figures).to_contain_text("stopped below")
+        await expect(page.locator('#alert-list li[data-alert-id="p"]')).to_contain_text("count")
+        await screenshot(page, "console-detections.png")
