@@ -66,6 +66,8 @@ async function drawTrack() {
   $("#footage-to").textContent = "now";
   placeHead();
   showClipRange();
+  // Until the operator picks a moment, the viewer shows the newest stored frame.
+  if (view.t == null && footage.retained) seek(Math.min(view.end, footage.retained.end));
 }
 
 function fitRange(footage) {
