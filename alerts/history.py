@@ -14,14 +14,17 @@ PAGE = 200  # entries fetched per XREVRANGE round trip
 
 
 async def read_alerts(redis: Redis, stream: str, camera: str | None = None, rule: str | None = None,
-                      since: float | None = None, limit: int = 100) -> list[AlertEvent]:
-    """Newest first: up to `limit` events, optionally of one camera and/or rule, not older than `since` (Unix s)."""
+                      since: float | None = None, limit: int = 100, severity: str | None = None,
+                      until: float | None = None) -> list[AlertEvent]:
+    """Newest first: up to `limit` events, optionally of one camera, rule and/or severity, published between
+    `since` and `until` (Unix s)."""
     found: list[AlertEvent] = []
     low = "-" if since is None else f"{int(since * 1000)}-0"
-    high = "+"
+    high = "+" if until is None else str(int(until * 1000))  # an id without "-seq" covers that whole millisecond
     while len(found) < limit:
         page: list[Any] = list(await redis.xrevrange(stream, max=high, min=low, count=PAGE) or [])
-        found += [e for e in map(entry_event, page) if e is not None and _wanted(e, camera, rule)]
+        found += [e for e in map(entry_event, page)
+                  if e is not None and _wanted(e, camera, rule) and severity in (None, e.severity)]
         if len(page) < PAGE:
             break
         high = f"({_entry_id(page[-1])}"  # exclusive: continue below the last entry read

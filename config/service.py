@@ -44,6 +44,10 @@ class RedisSettings(StrictModel):
     url: SecretStr | None = Field(
         None, description="redis:// URL of an external server; unset starts an embedded redis-server"
     )
+    embedded_port: int = Field(
+        6390, ge=0, le=65535, description="loopback port of the embedded redis-server when url is unset "
+        "(fixed, so consumers can find it; 0 picks a free one, shown by `vigil info`)"
+    )
     stream: str = Field("vigil:alerts", description="stream that alert events are appended to")
     stream_maxlen: int = Field(100_000, ge=100, description="approximate cap on the stream's length")
     channel_prefix: str = Field("vigil:alerts", description="live events go to '{prefix}:{camera_id}'")

@@ -120,6 +120,12 @@ class FootageStore:
             times = self._index(camera_id).times
             return (times[0] / 1000, times[-1] / 1000) if times else None
 
+    def frame_times(self, camera_id: str, t0: float, t1: float) -> list[float]:
+        """Unix seconds of every stored frame in [t0, t1], ascending (the footage timeline's coverage)."""
+        with self._lock:
+            times = self._index(camera_id).between(math.floor(t0 * 1000), math.ceil(t1 * 1000))
+        return [t / 1000 for t in times]
+
     def stored_bytes(self, camera_id: str | None = None) -> int:
         with self._lock:
             return self._index(camera_id).total if camera_id is not None else self._total()

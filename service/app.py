@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -16,7 +17,7 @@ from config.checks import advisories
 from config.errors import VigilError
 from config.settings import VigilSettings
 from ingest.status import CameraStatus
-from service.embedded_redis import EmbeddedRedis
+from service.embedded_redis import EmbeddedRedis, RedisServerError
 from service.logging import configure_logging
 
 log = structlog.get_logger(__name__)
@@ -37,6 +38,7 @@ class Service:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.redis_url = ""
         self.http_port = settings.api.port
+        self.http_socket: socket.socket | None = None  # bound before anything slow starts
 
     async def start(self) -> None:
         """Start everything; if one part fails, stop what was started, in reverse, and re-raise."""
@@ -58,6 +60,7 @@ class Service:
         check_bind(self.settings)  # before anything starts: a public bind without a token is refused
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._check_run_file()
+        self.http_socket = self._reserve_http()  # a taken port fails now, not after the model has loaded
         self.redis_url = await self._start_redis()
         self.http_port = await start_parts(self, self._stack)
         self._write_runtime_file()
@@ -65,11 +68,16 @@ class Service:
     async def _start_redis(self) -> str:
         if self.settings.redis.url is not None:
             return self.settings.redis.url.get_secret_value()
-        server = EmbeddedRedis(self.state_dir / "redis")
+        port = self.settings.redis.embedded_port
+        server = EmbeddedRedis(self.state_dir / "redis", port=port)
         await asyncio.to_thread(server.clear_stale)
         server.spawn()  # on the loop's thread: the server's parent-death signal follows the spawning thread
         self._stack.push_async_callback(asyncio.to_thread, server.stop)  # waits for the process: off the loop
-        await asyncio.to_thread(server.wait_ready)
+        try:
+            await asyncio.to_thread(server.wait_ready)
+        except RedisServerError as exc:
+            raise RedisServerError(f"{exc} (embedded redis-server on 127.0.0.1:{port}: is another one running "
+                                   "there? set redis.embedded_port, 0 = any free port, or redis.url)") from exc
         return server.url
 
     def _check_run_file(self) -> None:
@@ -87,6 +95,16 @@ class Service:
         log.warning("service.stale_run_file", pid=pid, state_dir=str(self.state_dir),
                     note="the previous service ended without stopping (killed?); its embedded Redis is checked next")
 
+    def _reserve_http(self) -> socket.socket | None:
+        from service.http import bind_socket
+
+        api = self.settings.api
+        if not api.enabled:
+            return None
+        sock = bind_socket(api.host, api.port)
+        self._stack.callback(sock.close)
+        return sock
+
     def _write_runtime_file(self) -> None:
         # `vigil alerts tail` and `vigil ask` find the embedded Redis and the API through this file.
         path = self.state_dir / RUNTIME_FILE
@@ -95,7 +113,8 @@ class Service:
         api = self.settings.api
         host = f"[{api.host}]" if ":" in api.host else api.host  # an IPv6 literal needs brackets in a URL
         info = {"pid": os.getpid(), "redis_url": self.redis_url if embedded else None,
-                "api_url": f"http://{host}:{self.http_port}" if api.enabled else None}
+                "api_url": f"http://{host}:{self.http_port}" if api.enabled else None,
+                "stream": self.settings.redis.stream}
         path.write_text(json.dumps(info))
         self._stack.callback(path.unlink, missing_ok=True)
 

@@ -1,4 +1,4 @@
-"""The `vigil` command line: run, check-config, ask, alerts tail, replay."""
+"""The `vigil` command line: run, check-config, info, ask, alerts tail, replay."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--window", type=float, default=None, help="only the last N seconds")
     ask.add_argument("--config", type=Path, default=DEMO_CONFIG, help="settings of the running service")
     ask.add_argument("--url", default=None, help="service URL (default: from the config's api section)")
+    info = sub.add_parser("info", help="print every address of the service: console, API, metrics, Redis")
+    info.add_argument("--config", type=Path, default=DEMO_CONFIG, help="settings of the service")
     alerts = sub.add_parser("alerts", help="alert stream tools")
     alerts_sub = alerts.add_subparsers(dest="alerts_command")
     tail = alerts_sub.add_parser("tail", help="follow the alert stream")
@@ -84,6 +86,10 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from service.commands import ask
 
         return ask(load_settings(args.config), args.camera, args.question, args.yes_no, args.window, args.url)
+    if command == "info":
+        from service.commands import info
+
+        return info(load_settings(args.config))
     if command == "alerts":
         from service.commands import alerts_tail
 

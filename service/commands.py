@@ -104,3 +104,34 @@ async def _say_when_following(ready: asyncio.Event, following: asyncio.Task[None
         sys.stderr.flush()
 
 
+def info(settings: VigilSettings) -> int:
+    """`vigil info`: every address of the service on this config: its run file's when it runs, else the config's."""
+    runtime = read_runtime(settings.state_dir)
+    pid = runtime.get("pid")
+    running = pid is not None and _alive(int(pid))
+    api = settings.api
+    host = f"[{api.host}]" if ":" in api.host else api.host
+    base = (runtime.get("api_url") if running else None) or f"http://{host}:{api.port}"
+    if settings.redis.url is not None:
+        redis = f"{redact_url(settings.redis.url.get_secret_value())} (redis.url)"
+    else:
+        embedded = runtime.get("redis_url") if running else None
+        redis = f"{embedded or f'redis://127.0.0.1:{settings.redis.embedded_port}/0'} (embedded)"
+    state = f"running, pid {pid}" if running else "not running: configured addresses"
+    lines = [f"service  {state} (state_dir {settings.state_dir})"]
+    if api.enabled:
+        lines += [f"console  {base}/", f"api      {base}/api/cameras (OpenAPI {base}/openapi.json)",
+                  f"metrics  {base}/metrics"]
+    lines += [f"redis    {redis}, stream {settings.redis.stream}"]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

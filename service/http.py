@@ -26,15 +26,18 @@ class _Server(uvicorn.Server):
 
 
 class HttpServer:
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    """Serves `app`; on `sock` when the caller bound it already (see bind_socket), else on host:port."""
+
+    def __init__(self, app: FastAPI, host: str, port: int, sock: socket.socket | None = None) -> None:
         self._server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off",
                                               access_log=False, timeout_graceful_shutdown=GRACE_S))
+        self._sock = sock
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # We bind the socket ourselves: uvicorn answers a bind failure with sys.exit, which would tear down
         # the event loop instead of letting the composition root stop what it started.
-        sock = _bind(self._server.config.host, self._server.config.port)
+        sock = self._sock or bind_socket(self._server.config.host, self._server.config.port)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
         while not self._server.started:
             if self._task.done():
@@ -59,7 +62,8 @@ class HttpServer:
         log.info("http.stopped")
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on host:port, or VigilError naming the port and what to do."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,7 @@ async def start_parts(service: Service, stack: contextlib.AsyncExitStack) -> int
     stack.push_async_callback(redis.aclose)
     ctx = ServiceContext(settings, ingest, footage, engine, rules, redis,
                          alerts_deliverable=lambda: publisher.deliverable)
-    return await _start_http(ctx, stack)
+    return await _start_http(ctx, stack, service.http_socket)
 
 
 async def _start_engine(service: Service, stack: contextlib.AsyncExitStack) -> EngineClient | None:
@@ -71,13 +72,13 @@ async def _start_engine(service: Service, stack: contextlib.AsyncExitStack) -> E
     return engine
 
 
-async def _start_http(ctx: ServiceContext, stack: contextlib.AsyncExitStack) -> int:
+async def _start_http(ctx: ServiceContext, stack: contextlib.AsyncExitStack, sock: socket.socket | None) -> int:
     if not ctx.settings.api.enabled:
         return 0
     from service.api import create_app
     from service.http import HttpServer
 
-    server = HttpServer(create_app(ctx), ctx.settings.api.host, ctx.settings.api.port)
+    server = HttpServer(create_app(ctx), ctx.settings.api.host, ctx.settings.api.port, sock=sock)
     await server.start()
     stack.push_async_callback(server.stop)
     return server.port

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -20,18 +20,22 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 CameraFilter = Annotated[str | None, Query(pattern=ID_PATTERN, description="only this camera's alerts")]
 RuleFilter = Annotated[str | None, Query(pattern=ID_PATTERN, description="only this rule's alerts")]
 Since = Annotated[str | None, Query(max_length=40, description="Unix seconds or ISO-8601: alerts published since")]
+Until = Annotated[str | None, Query(max_length=40, description="Unix seconds or ISO-8601: alerts published until")]
+SeverityFilter = Annotated[Literal["info", "warning", "critical"] | None, Query(description="only this severity")]
 
 LATEST_SINCE = 253402300800.0  # 10000-01-01: the stream ids Redis accepts, in milliseconds, stay valid
 
 
 @router.get("", response_model=AlertList)
 async def list_alerts(ctx: Ctx, camera: CameraFilter = None, rule: RuleFilter = None, since: Since = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> AlertList:
-    """Alert events from the Redis stream, newest first."""
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100, severity: SeverityFilter = None,
+                      until: Until = None) -> AlertList:
+    """Alert events from the Redis stream, newest first, filtered by camera, rule, severity and time."""
     after = parse_since(since) if since is not None else None
+    before = parse_since(until) if until is not None else None
     try:
         events = await read_alerts(ctx.redis, ctx.settings.redis.stream, camera=camera, rule=rule, since=after,
-                                   limit=limit)
+                                   limit=limit, severity=severity, until=before)
     except (RedisError, OSError) as exc:
         raise Unavailable(f"alert history is unavailable: Redis does not answer ({type(exc).__name__})") from exc
     return AlertList(alerts=[event.model_dump(mode="json") for event in events])

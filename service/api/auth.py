@@ -61,4 +61,10 @@ async def require_token(request: Request, ctx: Ctx) -> None:
     raise Unauthorized("a bearer token is required: send 'Authorization: Bearer <token>' (api.token)")
 
 
-
+def header_token_ok(request: Request, settings: VigilSettings) -> bool:
+    """True when no token is configured, or the Authorization header carries it (never a query parameter)."""
+    expected = _token(settings)
+    if expected is None:
+        return True
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), expected)

@@ -60,5 +60,7 @@ def rule_views(ctx: ServiceContext, camera_id: str) -> list[RuleView]:
 def _rule_view(rule: RuleSettings) -> RuleView:
     condition = rule.condition
     question = condition.text if condition.type == "question" else None
+    region = getattr(condition, "region", None)  # every condition type with a drawn region has these names
+    direction = getattr(condition, "direction", None)
     return RuleView(id=rule.id, kind=condition.type, severity=rule.severity, question=question,
-                    threshold=rule.threshold)
+                    threshold=rule.threshold, region=region, direction=direction)

@@ -1,8 +1,9 @@
-"""Snapshots and clips from the footage on disk: GET .../snapshot.jpg[?t=] and .../clip.mp4?start=&end=."""
+"""Footage on disk: what is retained (GET .../footage), snapshots (.../snapshot.jpg[?t=]) and clips (.../clip.mp4)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated, Any
 
 import structlog
@@ -12,6 +13,7 @@ from config.errors import VigilError
 from service.api.deps import Camera, Ctx
 from service.api.errors import BadRequest
 from service.api.metrics import CLIPS
+from service.api.schemas import FootageView, TimeRangeView
 from service.api.values import unix_seconds
 
 log = structlog.get_logger(__name__)
@@ -19,6 +21,38 @@ router = APIRouter(prefix="/api/cameras", tags=["footage"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown camera, or no footage at that time"},
                                                400: {"description": "a time that is not finite or not 1970..9999"}}
 Seconds = Annotated[float, Query(description="Unix seconds")]
+DEFAULT_SPAN_S = 3600.0  # the timeline's range when none is given: the last hour
+SPAN_RESOLUTION = 600  # a gap shorter than range/600 is not drawn: about one pixel of a wide timeline
+MIN_GAP_S = 3.0  # frames further apart than this (or the resolution) split the coverage
+
+
+@router.get("/{camera_id}/footage", response_model=FootageView, responses={404: {"description": "unknown camera"}})
+async def footage(ctx: Ctx, camera: Camera,
+                  start: Annotated[float | None, Query(description="Unix seconds; default: end - 1 h")] = None,
+                  end: Annotated[float | None, Query(description="Unix seconds; default: now")] = None) -> FootageView:
+    """Which footage is retained in [start, end]: the covered spans (for the timeline) and the frame count."""
+    t1 = time.time() if end is None else end
+    t0 = t1 - DEFAULT_SPAN_S if start is None else start
+    unix_seconds("start", t0)
+    unix_seconds("end", t1)
+    if t1 <= t0:
+        raise BadRequest(f"range is inverted or empty: start {t0:.3f} must be before end {t1:.3f}")
+    times = await asyncio.to_thread(ctx.footage.frame_times, camera.id, t0, t1)
+    held = await asyncio.to_thread(ctx.footage.retained, camera.id)
+    retained = TimeRangeView(start=held[0], end=held[1]) if held is not None else None
+    gap = max(MIN_GAP_S, (t1 - t0) / SPAN_RESOLUTION)
+    return FootageView(start=t0, end=t1, retained=retained, frames=len(times), gap_s=gap, spans=spans(times, gap))
+
+
+def spans(times: list[float], gap_s: float) -> list[tuple[float, float]]:
+    """Ascending frame times -> (first, last) runs whose neighbours are at most gap_s apart."""
+    runs: list[tuple[float, float]] = []
+    for t in times:
+        if runs and t - runs[-1][1] <= gap_s:
+            runs[-1] = (runs[-1][0], t)
+        else:
+            runs.append((t, t))
+    return runs
 
 
 @router.get("/{camera_id}/snapshot.jpg", response_class=Response, responses=NOT_FOUND)

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from service.api.deps import Ctx
 from service.api.schemas import TINY_NOTE, InfoView, LimitsView, ReadyView
+from service.api.zone_yaml import region_conditions
 
 public = APIRouter(tags=["health"])
 router = APIRouter(tags=["health"])
@@ -67,7 +68,8 @@ async def info(ctx: Ctx) -> InfoView:
     limits = LimitsView(max_question_chars=settings.api.max_question_chars, max_window_s=settings.api.max_window_s,
                         max_clip_s=settings.storage.max_clip_s, max_body_bytes=settings.api.max_body_bytes)
     return InfoView(model=model, model_note=model_note(model), auth_required=settings.api.token is not None,
-                    limits=limits, clip_pre_s=settings.storage.clip_pre_s, clip_post_s=settings.storage.clip_post_s)
+                    limits=limits, clip_pre_s=settings.storage.clip_pre_s, clip_post_s=settings.storage.clip_post_s,
+                    region_conditions=region_conditions())
 
 
 def model_note(model: str | None) -> str | None:

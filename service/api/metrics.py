@@ -16,3 +16,5 @@ AUTH_FAILURES = Counter("vigil_api_auth_failures_total", "Requests refused for a
 BODIES_REFUSED = Counter("vigil_api_bodies_refused_total", "Request bodies refused for exceeding api.max_body_bytes")
 SSE_CLIENTS = Gauge("vigil_api_sse_clients", "Open live alert streams (server-sent events)")
 SSE_REFUSED = Counter("vigil_api_sse_refused_total", "Live alert streams refused because the limit was reached")
+LIVE_VIEWERS = Gauge("vigil_api_live_viewers", "Open live views (MJPEG streams)")
+LIVE_REFUSED = Counter("vigil_api_live_refused_total", "Live views refused because the limit was reached")

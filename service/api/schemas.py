@@ -68,6 +68,8 @@ class RuleView(Wire):
     severity: str
     question: str | None = None
     threshold: float
+    region: list[tuple[float, float]] | None = Field(None, description="normalised box or polygon the rule watches")
+    direction: tuple[float, float] | None = Field(None, description="belt direction [dx, dy], image axes, y down")
 
 
 class CameraView(Wire):
@@ -99,6 +101,8 @@ class InfoView(Wire):
     limits: LimitsView
     clip_pre_s: float
     clip_post_s: float
+    region_conditions: dict[str, bool] = Field(
+        default_factory=dict, description="condition types the zone editor can draw: type -> takes a direction")
 
 
 class ReadyView(Wire):
@@ -110,3 +114,18 @@ class ReadyView(Wire):
 
 class AlertList(Wire):
     alerts: list[dict[str, Any]] = Field(description="alert events, newest first (docs/alert-event.schema.json)")
+
+
+class LiveTicketView(Wire):
+    ticket: str = Field(description="opaque; valid for one camera until expires_at")
+    expires_at: float = Field(description="Unix seconds after which the ticket opens nothing")
+    url: str = Field(description="the live stream's path with the ticket, for an <img src>")
+
+
+class FootageView(Wire):
+    start: float = Field(description="Unix seconds: the range asked about")
+    end: float
+    retained: TimeRangeView | None = Field(description="oldest and newest stored frame of the camera, if any")
+    frames: int = Field(description="stored frames in the range")
+    gap_s: float = Field(description="frames further apart than this split a span")
+    spans: list[tuple[float, float]] = Field(description="(first, last) Unix seconds of each covered run")

@@ -1,13 +1,14 @@
 // Vigil console: plain JavaScript modules, no build step. Reads the HTTP API; see /openapi.json.
 import { AuthNeeded, apiJson, setLive, setupToken, token } from "./api.js";
 import { $ } from "./dom.js";
+import { fillFilterChoices, loadAlerts, openFeed, setupDialog, setupFilters } from "./alert_list.js";
 import { refreshScores, route } from "./camera_page.js";
+import { setupFootage } from "./footage.js";
 import { state } from "./state.js";
-import { refreshCameras, refreshSnapshot } from "./tiles.js";
-import { loadAlerts, openFeed, setupDialog } from "./timeline.js";
+import { refreshCameras, resumeLive, stopLive } from "./tiles.js";
+import { setupZoneEditor } from "./zone_editor.js";
 
 const CAMERA_POLL_MS = 2000;
-const SNAPSHOT_MS = 1000;
 const SCORES_POLL_MS = 2000;
 
 function every(ms, task) {
@@ -33,16 +34,21 @@ async function start() {
   }
   $("#token-forget").hidden = !token();
   showModel(state.info);
+  // Cameras first: the page shows them whatever the live alert stream does.
   await refreshCameras();
+  fillFilterChoices();
   route();
   await loadAlerts();
   openFeed();
   if (started) return;
   started = true;
-  every(CAMERA_POLL_MS, refreshCameras);
-  every(SNAPSHOT_MS, async () => Promise.all([...state.cameras.values()].map(refreshSnapshot)));
+  every(CAMERA_POLL_MS, async () => {
+    await refreshCameras();
+    fillFilterChoices();
+  });
   every(SCORES_POLL_MS, refreshScores);
   window.addEventListener("hashchange", route);
+  document.addEventListener("visibilitychange", () => (document.hidden ? stopLive() : resumeLive()));
 }
 
 function showModel(info) {
@@ -51,6 +57,20 @@ function showModel(info) {
   note.textContent = info.model_note ? `Model: ${info.model_note}` : "";
 }
 
+function setupWall() {
+  // Wall view: live images only, as many as fit, for a control-room screen.
+  const button = $("#wall-toggle");
+  button.addEventListener("click", () => {
+    const on = button.getAttribute("aria-pressed") !== "true";
+    button.setAttribute("aria-pressed", String(on));
+    document.body.classList.toggle("wall", on);
+  });
+}
+
 setupToken(start);
 setupDialog();
+setupFilters();
+setupFootage();
+setupZoneEditor();
+setupWall();
 start();

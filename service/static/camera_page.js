@@ -1,37 +1,48 @@
-// The camera page: its tile, its rules' recent scores as small charts, and its recent alerts.
+// The camera page: its live tile with overlays and the zone editor, its footage timeline, its rules' recent
+// scores as charts with axes, and what its detectors measured. Its alerts are the side list, filtered to it.
 import { apiJson } from "./api.js";
 import { $, clock, el } from "./dom.js";
+import { drawChart } from "./charts.js";
+import { loadAlerts, setFilter, showFigures } from "./alert_list.js";
+import { loadFootage } from "./footage.js";
+import { drawOverlay } from "./overlay.js";
 import { state } from "./state.js";
-import { addAlert } from "./timeline.js";
+import { clearDraft, fillConditions } from "./zone_editor.js";
 
 const CHART_WINDOW_S = 300;
 
 export function route() {
   const match = location.hash.match(/^#\/camera\/([^/]+)$/);
   const cameraId = match ? decodeURIComponent(match[1]) : null;
+  const previous = state.page;
   state.page = cameraId && state.cameras.has(cameraId) ? cameraId : null;
   $("#overview").hidden = state.page !== null;
   $("#camera-page").hidden = state.page === null;
   for (const [id, entry] of state.cameras) placeTile(id, entry);
+  if (previous !== state.page) {
+    clearDraft();
+    // One alert list: on a camera page it shows that camera's alerts (no second copy beside it).
+    setFilter("camera", state.page || "");
+    loadAlerts().catch(() => {});
+  }
   if (state.page) showCameraPage(state.page);
 }
 
 function placeTile(id, entry) {
-  // One tile per camera: it moves to the camera page and back, keeping its image and ask box.
+  // One tile per camera: it moves to the camera page and back, keeping its live view and ask box.
   if (id === state.page) $("#camera-tile-slot").append(entry.tile);
   else if (entry.tile.parentElement !== $("#grid")) $("#grid").append(entry.tile);
 }
 
-async function showCameraPage(cameraId) {
+function showCameraPage(cameraId) {
   const { view } = state.cameras.get(cameraId);
   $("#camera-heading").textContent = view.name;
   $("#chart-minutes").textContent = String(CHART_WINDOW_S / 60);
   renderRules(view);
-  $("#camera-alerts").replaceChildren();
-  state.pageAlerts.clear();
-  const { alerts } = await apiJson(`/api/alerts?camera=${encodeURIComponent(cameraId)}&limit=20`);
-  for (const event of alerts.reverse()) addAlert(event, $("#camera-alerts"), state.pageAlerts);
-  $("#camera-heading").focus?.();
+  showDetectorFigures();
+  fillConditions();
+  loadFootage(cameraId);
+  $("#camera-heading").focus({ preventScroll: true }); // screen readers hear the new page; no focus box is drawn
 }
 
 function renderRules(view) {
@@ -46,7 +57,7 @@ function renderRules(view) {
     if (rule.kind === "question" && note) item.append(el("div", "caveat", note));
     const canvas = el("canvas");
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `Scores of rule ${rule.id}; threshold ${rule.threshold}`);
+    canvas.setAttribute("aria-label", `Scores of rule ${rule.id} over the last ${CHART_WINDOW_S / 60} minutes; threshold ${rule.threshold}`);
     item.append(canvas, el("div", "meta latest"));
     list.append(item);
   }
@@ -60,35 +71,31 @@ export async function refreshScores() {
     const item = $(`#rule-list li[data-rule="${CSS.escape(rule.id)}"]`);
     if (!item) continue;
     const points = scores[rule.id] || [];
-    drawChart($("canvas", item), points, rule.threshold);
+    const yLabel = rule.kind === "question" ? "P(yes), 0–1" : "score, 0–1";
+    drawChart($("canvas", item), points, { threshold: rule.threshold, windowS: CHART_WINDOW_S, yLabel });
     const last = points[points.length - 1];
     $(".latest", item).textContent = last ? `now ${last[1].toFixed(2)} at ${clock(last[0])}` : "no score yet";
   }
 }
 
-function drawChart(canvas, points, threshold) {
-  const ratio = window.devicePixelRatio || 1;
-  const width = (canvas.width = canvas.clientWidth * ratio);
-  const height = (canvas.height = canvas.clientHeight * ratio);
-  const ctx = canvas.getContext("2d");
-  const now = Date.now() / 1000;
-  const x = (t) => ((t - (now - CHART_WINDOW_S)) / CHART_WINDOW_S) * width;
-  const top = Math.max(1, threshold, ...points.map((p) => p[1]));
-  const y = (s) => height - (s / top) * (height - 4) - 2;
-  ctx.clearRect(0, 0, width, height);
-  ctx.strokeStyle = "#e3b341";
-  ctx.setLineDash([6 * ratio, 4 * ratio]);
-  ctx.beginPath();
-  ctx.moveTo(0, y(threshold));
-  ctx.lineTo(width, y(threshold));
-  ctx.stroke();
-  ctx.setLineDash([]);
-  ctx.strokeStyle = "#6cb6ff";
-  ctx.lineWidth = 2 * ratio;
-  ctx.beginPath();
-  points.filter((p) => p[0] >= now - CHART_WINDOW_S).forEach(([t, s], i) => {
-    if (i === 0) ctx.moveTo(x(t), y(s));
-    else ctx.lineTo(x(t), y(s));
-  });
-  ctx.stroke();
+export function showDetectorFigures() {
+  if (!state.page) return;
+  const panel = $("#detector-figures");
+  const events = [...state.latest.entries()].filter(([key]) => key.startsWith(`${state.page}/`)).map(([, e]) => e);
+  panel.replaceChildren();
+  for (const event of events) {
+    const block = el("div", "detector");
+    const list = el("dl", "detail-figures");
+    showFigures(list, event);
+    if (!list.children.length) continue;
+    block.append(el("div", "title", `${event.rule} · ${event.type} ${clock(Date.parse(event.emitted_at) / 1000)}`), list);
+    panel.append(block);
+  }
+  if (!panel.children.length) panel.append(el("p", "muted", "No alert with measurements yet."));
 }
+
+document.addEventListener("vigil:alert", (message) => {
+  const entry = state.cameras.get(message.detail.camera);
+  if (entry) drawOverlay(entry);
+  if (message.detail.camera === state.page) showDetectorFigures();
+});

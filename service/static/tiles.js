@@ -1,16 +1,22 @@
-// Camera tiles: live image, state badge, fps, engine lag and KV size, and the ask box.
-import { AuthNeeded, apiJson, blobUrl } from "./api.js";
+// Camera tiles: the live view (MJPEG), state badge, fps, engine lag and KV size, and the ask box.
+import { AuthNeeded, apiJson, liveUrl, postJson } from "./api.js";
 import { $, bytes, clock, el, seconds } from "./dom.js";
+import { drawOverlay } from "./overlay.js";
 import { state } from "./state.js";
+
+const LIVE_WIDTH = 960; // px; the server shares one encoding per camera and width among all viewers
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30000;
 
 function makeTile(view) {
   const tile = $("#tile-template").content.firstElementChild.cloneNode(true);
   tile.dataset.camera = view.id;
-  $(".snapshot", tile).hidden = true; // shown once a first image arrived, never as a broken-image icon
+  const img = $(".snapshot", tile);
+  img.hidden = true; // shown once a first frame arrived, never as a broken-image icon
+  img.alt = `Live view of ${view.name}`;
   const link = $(".cam-link", tile);
   link.textContent = view.name;
   link.href = `#/camera/${encodeURIComponent(view.id)}`;
-  $(".snapshot", tile).alt = `Live image from ${view.name}`;
   const form = $(".ask", tile);
   form.setAttribute("aria-label", `Ask about ${view.name}`);
   $("input[name=question]", form).maxLength = state.info ? state.info.limits.max_question_chars : 500;
@@ -21,7 +27,8 @@ function makeTile(view) {
   return tile;
 }
 
-function updateTile(tile, view) {
+function updateTile(entry) {
+  const { tile, view } = entry;
   const badge = $(".badge", tile);
   badge.textContent = view.enabled ? view.badge : "disabled";
   $(".ask", tile).hidden = !view.enabled;
@@ -32,6 +39,9 @@ function updateTile(tile, view) {
   $(".kv", tile).textContent = view.engine ? `${view.engine.kv_tokens} tok · ${bytes(view.engine.kv_bytes)}` : "–";
   const age = view.last_frame_t == null ? null : Date.now() / 1000 - view.last_frame_t;
   $(".age", tile).textContent = age == null ? "–" : `${Math.max(0, age).toFixed(0)} s ago`;
+  $(".no-image", tile).hidden = !$(".snapshot", tile).hidden;
+  $(".no-image", tile).textContent = view.enabled ? "No image yet" : "Camera disabled";
+  drawOverlay(entry);
 }
 
 export async function refreshCameras() {
@@ -40,34 +50,73 @@ export async function refreshCameras() {
   for (const view of views) {
     let entry = state.cameras.get(view.id);
     if (!entry) {
-      entry = { view, tile: makeTile(view), busy: false, url: null };
+      entry = { view, tile: makeTile(view), live: { url: null, retryMs: RETRY_MIN_MS, timer: null } };
       state.cameras.set(view.id, entry);
       $("#grid").append(entry.tile);
+      watchImage(entry);
     }
     entry.view = view;
-    updateTile(entry.tile, view);
+    updateTile(entry);
+    if (wantsLive(entry)) startLive(entry);
   }
 }
 
-export async function refreshSnapshot(entry) {
-  // A camera with no frame in memory has nothing new to show: poll again once it delivers.
-  if (entry.busy || entry.view.last_frame_t == null) {
-    $(".no-image", entry.tile).hidden = entry.url !== null;
-    return;
-  }
-  entry.busy = true;
-  try {
-    const url = await blobUrl(`/api/cameras/${encodeURIComponent(entry.view.id)}/snapshot.jpg`);
-    const img = $(".snapshot", entry.tile);
-    img.src = url;
+// ---- the live view --------------------------------------------------------------------------------------
+
+function wantsLive(entry) {
+  // A camera with no frame yet has nothing to stream: a view opened now would sit waiting (and keep a page
+  // "loading" for renderers); the next poll opens it once the first frame is in the ring.
+  const { view, live } = entry;
+  return view.enabled && view.last_frame_t != null && !live.url && !live.timer && !document.hidden;
+}
+
+function watchImage(entry) {
+  const img = $(".snapshot", entry.tile);
+  img.addEventListener("load", () => {
     img.hidden = false;
-    if (entry.url) URL.revokeObjectURL(entry.url);
-    entry.url = url;
     $(".no-image", entry.tile).hidden = true;
+    entry.live.retryMs = RETRY_MIN_MS;
+    // The frame takes the image's own shape, so the overlay's 0..1 coordinates land on the right pixels.
+    if (img.naturalWidth) $(".frame", entry.tile).style.aspectRatio = `${img.naturalWidth} / ${img.naturalHeight}`;
+    drawOverlay(entry);
+  });
+  img.addEventListener("error", () => {
+    if (!entry.live.url) return; // stopped on purpose
+    entry.live.url = null;
+    retryLive(entry);
+  });
+}
+
+async function startLive(entry) {
+  entry.live.timer = null;
+  try {
+    entry.live.url = await liveUrl(entry.view.id, LIVE_WIDTH);
+    $(".snapshot", entry.tile).src = entry.live.url;
   } catch (error) {
-    $(".no-image", entry.tile).hidden = false;
-  } finally {
-    entry.busy = false;
+    entry.live.url = null;
+    if (!(error instanceof AuthNeeded)) retryLive(entry);
+  }
+}
+
+function retryLive(entry) {
+  // The stream ended (camera gone, service restarting): a fresh ticket after a growing pause.
+  clearTimeout(entry.live.timer);
+  entry.live.timer = setTimeout(() => startLive(entry), entry.live.retryMs);
+  entry.live.retryMs = Math.min(RETRY_MAX_MS, entry.live.retryMs * 2);
+}
+
+export function stopLive() {
+  for (const entry of state.cameras.values()) {
+    clearTimeout(entry.live.timer);
+    entry.live.timer = null;
+    entry.live.url = null;
+    $(".snapshot", entry.tile).removeAttribute("src"); // closes the stream: a hidden tab costs nothing
+  }
+}
+
+export function resumeLive() {
+  for (const entry of state.cameras.values()) {
+    if (wantsLive(entry)) startLive(entry);
   }
 }
 
@@ -85,12 +134,7 @@ async function ask(cameraId, form) {
   output.className = "answer";
   output.textContent = "Asking…";
   try {
-    const answer = await apiJson(`/api/cameras/${encodeURIComponent(cameraId)}/ask`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    showAnswer(output, answer);
+    showAnswer(output, await postJson(`/api/cameras/${encodeURIComponent(cameraId)}/ask`, body));
   } catch (error) {
     output.className = "answer error";
     output.textContent = error instanceof AuthNeeded ? "Enter the API token first." : error.message;
@@ -102,7 +146,7 @@ async function ask(cameraId, form) {
 function showAnswer(output, answer) {
   output.replaceChildren();
   const value = answer.mode === "yes_no" ? `P(yes) = ${answer.p_yes.toFixed(2)}` : answer.text || "(empty answer)";
-  output.append(el("div", "value", value));
+  output.append(el("div", answer.mode === "yes_no" ? "value" : "value text", value));
   const seen = `saw ${clock(answer.seen.start)}–${clock(answer.seen.end)} · ${Math.round(answer.latency_ms)} ms`;
   output.append(el("div", "meta", `${seen} · model ${answer.model}`));
   for (const gap of answer.seen.gaps || []) {

@@ -133,6 +133,17 @@ class FakeFootage:
         assert ok
         return bytes(jpeg)
 
+    def frame_times(self, camera_id: str, t0: float, t1: float) -> list[float]:
+        """Two frames a second over the last 10 minutes, with a gap from 6 to 4 minutes ago."""
+        if camera_id != "line1":
+            return []
+        now = time.time()
+        held = (now - 600 + i / 2 for i in range(1200))
+        return [t for t in held if t0 <= t <= t1 and not now - 360 <= t <= now - 240]
+
+    def retained(self, camera_id: str) -> tuple[float, float] | None:
+        return (time.time() - 600, time.time()) if camera_id == "line1" else None
+
     def export_clip(self, camera_id: str, t0: float, t1: float) -> bytes:
         self.calls.append(("clip", camera_id, (t0, t1)))
         if camera_id != "line1":

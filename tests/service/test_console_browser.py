@@ -77,7 +77,7 @@ async def screenshot(page: Page, name: str) -> None:
 async def expect_image(page: Page, camera: str) -> None:
     await page.wait_for_function(
         f"() => {{ const img = document.querySelector('article[data-camera=\"{camera}\"] img.snapshot');"
-        " return img && img.complete && img.naturalWidth > 0; }")
+        " return img && !img.hidden && img.naturalWidth > 0; }")
 
 
 async def play_first_clip(page: Page, alert_id: str) -> None:
@@ -125,7 +125,9 @@ async def test_console_camera_page_charts_rule_scores_and_lists_its_alerts(redis
         await expect(page.locator('#rule-list li[data-rule="jam"] .latest')).to_contain_text("now 0.90")
         await expect(page.locator('#rule-list li[data-rule="jam_q"] .caveat')).to_have_text(
             "tiny — untrained, mechanics only")  # a question rule's score is the untrained model's answer
-        await expect(page.locator('#camera-alerts li[data-alert-id="occ-jam"]')).to_be_visible()
+        # One alert list, filtered to the camera: not a second copy beside it.
+        await expect(page.locator('#alert-list li[data-alert-id="occ-jam"]')).to_have_count(1)
+        await expect(page.locator("#alert-filters select[name=camera]")).to_have_value("line1")
         await expect(page.locator("#overview")).to_be_hidden()
         await screenshot(page, "console-camera.png")
 

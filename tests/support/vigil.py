@@ -26,6 +26,7 @@ def demo_config(tmp_path: Path, port: int, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text())
     data["state_dir"] = str(tmp_path / "state")
     data["api"] = {"host": "127.0.0.1", "port": port}
+    data["redis"] = {"embedded_port": 0}  # tests run beside each other and beside a `make run`
     data.update(changes)
     return data
 
