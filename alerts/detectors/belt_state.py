@@ -25,7 +25,7 @@ import numpy as np
 from alerts.detectors.belt_flow import Floats, PairReading
 from alerts.detectors.normal_speed import NormalSpeed
 
-WINDOW_MIN_S = 2.0  # a worker's sway (~0.3-0.5 Hz) mostly cancels over this much video
+WINDOW_MIN_S = 1.5  # three frame pairs at 2 fps: a worker's sway changes sign within it
 MEASURED_SHARE = 0.6  # a cell must be measured in this share of the window's pairs
 AGREE = 0.4  # readings of a cell may differ from their mean by this share of it ...
 AGREE_PCT = 10.0  # ... plus this % of normal speed
@@ -34,7 +34,7 @@ FLOOR_FW_S = 0.003  # frame widths per second: stands in as "stopped below" unti
 STILL_PCT = 20.0  # % of normal under which a cell's content is held still
 SETTLE_S = 1.0  # a held stretch's size is taken over its first second
 GROW_HOLD_S = 2.0  # it must stay larger than that for this long to be a pile-up
-RUN_MEMORY_S = 10.0  # the belt counts as running this long after it was last seen running
+MAX_GROW = 2  # a held stretch grows upstream by at most this many cells per tick (an arriving box or two)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +50,11 @@ class BeltView:
 
 @dataclass
 class _Spell:
-    """A held stretch since it appeared: its first size, the most upstream cell, when it grew."""
+    """A held stretch of cells (upstream, downstream), from the tick it appeared on a running belt."""
 
     began: float
-    size: int
-    upstream: int
+    first: tuple[int, int]
+    span: tuple[int, int]
     grown_since: float | None = None
 
 
@@ -69,13 +69,13 @@ class BeltJudge:
         self.stopped = False
         self.pileup = False
         self._spell: _Spell | None = None
-        self._ran_at = -math.inf
         self._last_tick: float | None = None
         self.view = BeltView(None, None, 0, 0, 0)
 
     def add(self, reading: PairReading) -> None:
         if self._readings and self._readings[-1].speeds.shape != reading.speeds.shape:
             self._readings.clear()  # the frame size changed: cells are not comparable
+            self._spell, self.pileup = None, False
         self._readings.append(reading)
 
     def tick(self, now: float) -> bool:
@@ -87,49 +87,69 @@ class BeltJudge:
             return False
         width = self._readings[-1].source_width
         normal = self.normal.px_s(width)
-        speed = _belt_speed(cells, normal)
         held = _held(cells, normal, width)
-        self.view = BeltView(speed, normal, int(held.sum()), int(np.isfinite(cells).sum()), len(cells))
-        if speed is None:
+        span = self._follow(now, held, cells)
+        in_pile = np.zeros(len(cells), bool) if span is None else (np.arange(len(cells)) >= span[0]) & (
+            np.arange(len(cells)) <= span[1])
+        speed = _belt_speed(np.where(in_pile, np.nan, cells), normal)
+        self.view = BeltView(speed, normal, int((held & in_pile).sum()), int(np.isfinite(cells).sum()), len(cells))
+        if speed is None and self._spell is None:
             return False
-        self._judge(now, dt, speed, width, held)
+        if speed is not None:
+            self._judge_speed(now, dt, speed, width, held, cells)
+        self._judge_pile(now)
         return True
 
-    def _judge(self, now: float, dt: float, speed: float, width: int, held: np.ndarray) -> None:
+    def _thresholds(self, width: int) -> tuple[float, float]:
+        """(stopped below, running above) in px/s."""
         normal = self.normal.px_s(width)
-        stop_below = FLOOR_FW_S * width if normal is None else self._stop_pct / 100 * normal
-        clear_above = 2 * FLOOR_FW_S * width if normal is None else self._clear_pct / 100 * normal
+        if normal is None:
+            return FLOOR_FW_S * width, 2 * FLOOR_FW_S * width
+        return self._stop_pct / 100 * normal, self._clear_pct / 100 * normal
+
+    def _judge_speed(self, now: float, dt: float, speed: float, width: int, held: np.ndarray,
+                     cells: Floats) -> None:
+        stop_below, clear_above = self._thresholds(width)
         if speed > clear_above:
             self.stopped = False
-            self._ran_at = now
             self.normal.observe(speed / width, dt)
-        elif speed < stop_below and not self.pileup:
+            if self._spell is None and (stretch := _largest(held, cells)) is not None:
+                self._spell = _Spell(now, stretch, stretch)  # held while the rest of the belt runs
+        elif speed < stop_below:
             self.stopped = True
-        running = not self.stopped and now - self._ran_at <= RUN_MEMORY_S
-        self._track_pile(now, held if running else np.zeros_like(held))
+            self._spell, self.pileup = None, False  # a stopped belt never piles up
 
-    def _track_pile(self, now: float, held: np.ndarray) -> None:
-        stretch = _stretch(held)
-        if stretch is None:
-            self._spell, self.pileup = None, False
-            return
-        size, upstream = stretch
+    def _follow(self, now: float, held: np.ndarray, cells: Floats) -> tuple[int, int] | None:
+        """The current span of the held stretch being followed (None if none): it may grow upstream by at most
+        MAX_GROW cells per tick (boxes arriving); it ends once its cells are seen moving."""
         spell = self._spell
         if spell is None:
-            self._spell = _Spell(now, size, upstream)
-            return
-        if now - spell.began < SETTLE_S:
-            spell.size, spell.upstream = max(spell.size, size), min(spell.upstream, upstream)
-            return
-        grew = size > spell.size and upstream < spell.upstream and size >= 2
-        if not grew:
-            spell.grown_since = None
-        elif spell.grown_since is None:
-            spell.grown_since = now
-        if spell.grown_since is not None and now - spell.grown_since >= GROW_HOLD_S:
-            self.pileup = True
-        if size < 2:
+            return None
+        up, down = spell.span
+        near = [s for s in _stretches(held, cells) if s[1] >= up - MAX_GROW and s[0] <= down + 1]
+        if not near:
+            if np.isfinite(cells[up:down + 1]).any():
+                self._spell, self.pileup = None, False  # measured and not held: the stretch has moved on
+                return None
+            return spell.span  # not measured now: keep following it
+        span = (max(min(s[0] for s in near), up - MAX_GROW), max(down, max(s[1] for s in near)))
+        if now - spell.began <= SETTLE_S:
+            spell.first = span
+        spell.span = span
+        return span
+
+    def _judge_pile(self, now: float) -> None:
+        spell = self._spell
+        if spell is None or self.stopped:
             self.pileup = False
+            return
+        grown = spell.span[0] < spell.first[0] and spell.span[1] - spell.span[0] >= 1
+        if not grown:
+            spell.grown_since = None
+            self.pileup = False
+            return
+        spell.grown_since = now if spell.grown_since is None else spell.grown_since
+        self.pileup = self.pileup or now - spell.grown_since >= GROW_HOLD_S
 
     def _cell_speeds(self, now: float) -> Floats | None:
         """[cells] mean speed over the window of each cell measured often enough and steadily; None: no pair."""
@@ -140,11 +160,12 @@ class BeltJudge:
             return None  # nothing recent: the video says nothing about now
         pairs = np.stack([r.speeds for r in self._readings if r.t > newest - self._window_s])  # [pairs, cells]
         measured = np.isfinite(pairs)
-        mean = np.nanmean(np.where(measured, pairs, np.nan), axis=0) if measured.any() else pairs[0]
+        counts = measured.sum(axis=0)
+        mean = np.where(measured, pairs, 0.0).sum(axis=0) / np.maximum(counts, 1)
         normal = self.normal.px_s(self._readings[-1].source_width) or 0.0
         tolerance = AGREE * np.abs(mean) + AGREE_PCT / 100 * normal
         steady = np.all(~measured | (np.abs(pairs - mean) <= tolerance), axis=0)
-        enough = measured.sum(axis=0) >= max(1, math.ceil(MEASURED_SHARE * len(pairs)))
+        enough = counts >= max(1, math.ceil(MEASURED_SHARE * len(pairs)))
         return np.where(enough & steady, mean, np.nan)
 
 
@@ -162,12 +183,18 @@ def _held(cells: Floats, normal: float | None, width: int) -> np.ndarray:
     return np.isfinite(cells) & (np.abs(np.nan_to_num(cells, nan=np.inf)) < still)
 
 
-def _stretch(held: np.ndarray) -> tuple[int, int] | None:
-    """(cells, most upstream cell) of the longest run of held cells, or None when no cell is held."""
-    best: tuple[int, int] | None = None
-    run = 0
-    for i, h in enumerate(held.tolist()):
-        run = run + 1 if h else 0
-        if run and (best is None or run > best[0]):
-            best = (run, i - run + 1)
-    return best
+def _stretches(held: np.ndarray, cells: Floats) -> list[tuple[int, int]]:
+    """(upstream, downstream) of each run of held cells; one unmeasured cell inside a run does not break it
+    (on a plain belt the gap between two held boxes shows nothing to measure)."""
+    runs: list[tuple[int, int]] = []
+    for i in np.flatnonzero(held).tolist():
+        if runs and i - runs[-1][1] <= 2 and not np.isfinite(cells[runs[-1][1] + 1:i]).any():
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _largest(held: np.ndarray, cells: Floats) -> tuple[int, int] | None:
+    runs = _stretches(held, cells)
+    return max(runs, key=lambda r: r[1] - r[0]) if runs else None
