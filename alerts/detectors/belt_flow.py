@@ -1,7 +1,7 @@
 """Belt motion per cell, measured only where the picture lets motion be measured.
 
 Per frame pair, the belt is straightened into a strip (belt_geometry) in both frames. Each cell of the earlier
-strip is searched for in the later one along the direction of travel (normalized cross-correlation, OpenCV
+strip, with half a cell of context on each side, is searched for in the later one along the direction of travel (normalized cross-correlation, OpenCV
 matchTemplate, a few rows of slack across the belt for shake). A cell is measured when its content has texture
 (grey-level spread TEXTURE_STD), matches well (MIN_NCC) and unambiguously (no other shift within UNIQUE of the
 best: periodic slats or a train of equal boxes give no answer rather than a wrong one), and the match does not
@@ -104,9 +104,10 @@ def _cells(geo: BeltGeometry, prev: Gray, cur: Gray) -> Floats:
     forward = max(8, round(SEARCH * prev.shape[1]))
     along_shake, across_shake = float(shake @ geo.unit), float(shake @ geo.normal)
     out = np.full(geo.cells, np.nan)
+    context = (geo.edges[1] - geo.edges[0]) // 2  # half a cell each side: equal boxes in a row differ in context
     for i in range(geo.cells):
-        shift = _match(s0, s1, geo.rows, geo.edges[i], geo.edges[i + 1], forward, across_shake)
-        out[i] = shift - along_shake
+        a, b = max(0, geo.edges[i] - context), min(geo.size[0], geo.edges[i + 1] + context)
+        out[i] = _match(s0, s1, geo.rows, a, b, forward, across_shake) - along_shake
     return out
 
 

@@ -34,6 +34,7 @@ FLOOR_FW_S = 0.003  # frame widths per second: stands in as "stopped below" unti
 STILL_PCT = 20.0  # % of normal under which a cell's content is held still
 SETTLE_S = 1.0  # a held stretch's size is taken over its first second
 GROW_HOLD_S = 2.0  # it must stay larger than that for this long to be a pile-up
+GAP_CELLS = 2  # unmeasured cells that may lie inside one held stretch
 MAX_GROW = 2  # a held stretch grows upstream by at most this many cells per tick (an arriving box or two)
 
 
@@ -120,23 +121,24 @@ class BeltJudge:
             self._spell, self.pileup = None, False  # a stopped belt never piles up
 
     def _follow(self, now: float, held: np.ndarray, cells: Floats) -> tuple[int, int] | None:
-        """The current span of the held stretch being followed (None if none): it may grow upstream by at most
-        MAX_GROW cells per tick (boxes arriving); it ends once its cells are seen moving."""
+        """The current span of the held stretch being followed (None if none). It grows upstream by at most
+        MAX_GROW cells per tick (boxes arriving at its back), never shrinks, and ends once most of its measured
+        cells are seen moving again."""
         spell = self._spell
         if spell is None:
             return None
         up, down = spell.span
-        near = [s for s in _stretches(held, cells) if s[1] >= up - MAX_GROW and s[0] <= down + 1]
-        if not near:
-            if np.isfinite(cells[up:down + 1]).any():
-                self._spell, self.pileup = None, False  # measured and not held: the stretch has moved on
-                return None
-            return spell.span  # not measured now: keep following it
-        span = (max(min(s[0] for s in near), up - MAX_GROW), max(down, max(s[1] for s in near)))
+        inside = cells[up:down + 1]
+        if (np.isfinite(inside) & ~held[up:down + 1]).sum() > held[up:down + 1].sum():
+            self._spell, self.pileup = None, False  # measured and mostly not held: the stretch has moved on
+            return None
+        near = [s for s in _stretches(held, cells) if s[1] >= up - MAX_GROW - GAP_CELLS and s[0] <= down + 1]
+        if near:
+            up = max(min(s[0] for s in near), up - MAX_GROW)
         if now - spell.began <= SETTLE_S:
-            spell.first = span
-        spell.span = span
-        return span
+            spell.first = (min(up, spell.first[0]), down)
+        spell.span = (min(up, spell.span[0]), down)
+        return spell.span
 
     def _judge_pile(self, now: float) -> None:
         spell = self._spell
@@ -184,11 +186,11 @@ def _held(cells: Floats, normal: float | None, width: int) -> np.ndarray:
 
 
 def _stretches(held: np.ndarray, cells: Floats) -> list[tuple[int, int]]:
-    """(upstream, downstream) of each run of held cells; one unmeasured cell inside a run does not break it
-    (on a plain belt the gap between two held boxes shows nothing to measure)."""
+    """(upstream, downstream) of each run of held cells; up to GAP_CELLS unmeasured cells inside a run do not break
+    it (on a plain belt the gap between two held boxes shows nothing to measure)."""
     runs: list[tuple[int, int]] = []
     for i in np.flatnonzero(held).tolist():
-        if runs and i - runs[-1][1] <= 2 and not np.isfinite(cells[runs[-1][1] + 1:i]).any():
+        if runs and i - runs[-1][1] <= GAP_CELLS + 1 and not np.isfinite(cells[runs[-1][1] + 1:i]).any():
             runs[-1] = (runs[-1][0], i)
         else:
             runs.append((i, i))
