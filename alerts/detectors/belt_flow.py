@@ -1,12 +1,12 @@
 """Belt motion per cell, measured only where the picture lets motion be measured.
 
 Per frame pair, the belt is straightened into a strip (belt_geometry) in both frames. Each cell of the earlier
-strip, with half a cell of context on each side, is searched for in the later one along the direction of travel (normalized cross-correlation, OpenCV
-matchTemplate, a few rows of slack across the belt for shake). A cell is measured when its content has texture
-(grey-level spread TEXTURE_STD), matches well (MIN_NCC) and unambiguously (no other shift within UNIQUE of the
-best: periodic slats or a train of equal boxes give no answer rather than a wrong one), and the match does not
-move across the belt (a walker crossing the cell). A belt with nothing to track reads "not measured", never
-"still". Camera motion is measured on the background by phase correlation and removed.
+strip, with half a cell of context on each side, is searched for in the later one along the direction of travel
+(normalized cross-correlation, OpenCV matchTemplate, a few rows of slack across the belt for shake). A cell is
+measured when its content has texture (grey-level spread TEXTURE_STD), matches well (MIN_NCC) and unambiguously
+(no other shift within UNIQUE of the best: periodic slats or a train of equal boxes give no answer rather than a
+wrong one), and the match does not move across the belt (a walker crossing the cell). A belt with nothing to
+track reads "not measured", never "still". Camera motion is measured on the background by phase correlation and removed.
 
 Why not dense optical flow (DIS) here: at 2 fps a belt moves 10-45 px between frames, and DIS's coarse-to-fine
 pyramid drags a short stretch of exposed belt to the large static pile beside it, or aliases on a train of equal

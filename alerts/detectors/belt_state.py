@@ -90,9 +90,13 @@ class BeltJudge:
         normal = self.normal.px_s(width)
         held = _held(cells, normal, width)
         span = self._follow(now, held, cells)
-        in_pile = np.zeros(len(cells), bool) if span is None else (np.arange(len(cells)) >= span[0]) & (
-            np.arange(len(cells)) <= span[1])
-        speed = _belt_speed(np.where(in_pile, np.nan, cells), normal)
+        index = np.arange(len(cells))
+        # The pile's front blurs into the next cell (a cell is matched with context): that cell is left out too.
+        in_pile = np.zeros(len(cells), bool) if span is None else (index >= span[0]) & (index <= span[1] + 1)
+        outside = np.where(in_pile, np.nan, cells)
+        speed = _belt_speed(outside, normal)
+        if span is not None and speed is not None and np.isfinite(outside).sum() < 2:
+            speed = speed if speed > self._thresholds(width)[1] else None  # beside a pile, one still cell is no stop
         self.view = BeltView(speed, normal, int((held & in_pile).sum()), int(np.isfinite(cells).sum()), len(cells))
         if speed is None and self._spell is None:
             return False
