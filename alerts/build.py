@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alerts.event import AlertEvent, ClipRange, ModelInfo, SnapshotRef, iso
 from alerts.state import Transition
-from config.rules import MotionCondition, PresenceCondition, QuestionCondition, RuleSettings
+from config.rules import ConveyorCondition, MotionCondition, PresenceCondition, QuestionCondition, RuleSettings
 from engine.api import ModelIdentity
 
 
@@ -17,6 +17,11 @@ def describe(rule: RuleSettings) -> str:
         bound = f"below {c.below}" if c.below is not None else f"above {c.above}"
         along = "" if c.direction is None else f" along {list(c.direction)}"
         return f"Is the motion{along} in the region {bound} frame widths per second?"
+    if isinstance(c, ConveyorCondition):
+        if c.state == "stopped":
+            return (f"Has the belt moving along {list(c.direction)} stopped (under {c.stopped_below_pct:g} % of its "
+                    f"normal speed, running again over {c.clear_above_pct:g} %)?")
+        return f"Are objects piling up on the belt moving along {list(c.direction)} while it keeps running?"
     if isinstance(c, PresenceCondition):
         return f"Are at least {c.min_count} people in the zone?"
     return "Is the camera offline?"
@@ -26,8 +31,10 @@ def explain_prompt(rule: RuleSettings) -> str:
     return f"{describe(rule)} Answer in one sentence, saying what you see."
 
 
-def build_event(rule: RuleSettings, camera_id: str, tr: Transition, model: ModelIdentity | None = None) -> AlertEvent:
-    """The event of a transition; `model` is the model whose answer scored a question rule (carried on the wire)."""
+def build_event(rule: RuleSettings, camera_id: str, tr: Transition, model: ModelIdentity | None = None,
+                measured: dict[str, float] | None = None) -> AlertEvent:
+    """The event of one transition; `model` is the model whose answer scored a question rule (carried on the wire),
+    `measured` a detector's figures (conveyor speeds, held cells)."""
     occ = tr.occurrence
     clip_start = occ.started_at - rule.clip_pre_s
     clip_end = (tr.ended_at if tr.ended_at is not None else tr.at) + rule.clip_post_s
@@ -37,7 +44,7 @@ def build_event(rule: RuleSettings, camera_id: str, tr: Transition, model: Model
         condition=rule.condition.type, severity=occ.severity,
         score=_unit(tr.score), peak_score=_unit(occ.peak), question=describe(rule), explanation=occ.explanation,
         started_at=iso(occ.started_at), ended_at=None if tr.ended_at is None else iso(tr.ended_at),
-        emitted_at=iso(tr.at),
+        emitted_at=iso(tr.at), measured=measured or None,
         snapshot=SnapshotRef(camera=camera_id, at=iso(occ.started_at),
                              path=f"{api}/snapshot.jpg?t={occ.started_at:.3f}"),
         clip=ClipRange(camera=camera_id, start=iso(clip_start), end=iso(clip_end),

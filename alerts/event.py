@@ -19,6 +19,7 @@ class EventType(StrEnum):
     STARTED = "started"
     UPDATED = "updated"
     ENDED = "ended"
+    SUPPRESSED = "suppressed"  # held for `for` inside the rule's cooldown: recorded, announced late if it lasts
 
 
 def iso(t: float) -> str:
@@ -74,11 +75,15 @@ class AlertEvent(_Wire):
     schema_version: Literal[1] = Field(1, description="wire-format version (SCHEMA_VERSION)")
     event_id: str = Field(description="unique per event: '{id}/{seq}'; consumers deduplicate on it")
     id: str = Field(description="occurrence id, stable from started to ended, across service restarts")
-    seq: int = Field(ge=0, description="0 for started, then +1 per event of the occurrence")
-    type: EventType = Field(description="started, updated or ended")
+    seq: int = Field(ge=0, description="0 for the first event (started, or suppressed when the occurrence began "
+                     "inside the rule's cooldown), then +1 per event of the occurrence")
+    type: EventType = Field(description="started, updated or ended; suppressed: the condition held for `for` inside "
+                            "the rule's cooldown (started follows if it still holds when the cooldown ends)")
     rule: str = Field(description="rule id")
     camera: str = Field(description="camera id")
-    condition: Literal["question", "motion", "presence", "camera_offline"] = Field(description="condition type")
+    condition: Literal["question", "motion", "conveyor", "presence", "camera_offline"] = Field(
+        description="condition type"
+    )
     severity: Literal["info", "warning", "critical"] = Field(description="severity from the rule")
     score: float = Field(ge=0, le=1, description="score at this event, 0..1")
     peak_score: float = Field(ge=0, le=1, description="highest score of the occurrence so far")
@@ -89,6 +94,10 @@ class AlertEvent(_Wire):
         None, description="ISO-8601 time the condition stopped holding (ended only)", json_schema_extra=_TIME
     )
     emitted_at: str = Field(description="ISO-8601 time this event was produced", json_schema_extra=_TIME)
+    measured: dict[str, float] | None = Field(
+        None, description="what the detector measured at this event (conveyor: speed_px_s and normal_speed_px_s "
+        "in pixels per second of the camera's frame, pct_of_normal, held_cells / cells for a pile-up)"
+    )
     snapshot: SnapshotRef = Field(description="frame at the start of the alert")
     clip: ClipRange = Field(description="footage covering the alert with pre- and post-roll")
     model: ModelInfo | None = Field(

@@ -13,6 +13,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -20,9 +21,9 @@ from alerts.build import build_event, explain_prompt
 from alerts.clock import SystemClock
 from alerts.errors import AlertsError, PublishError
 from alerts.event import AlertEvent, EventType
-from alerts.metrics import RULE_ACTIVE, RULE_EVALUATIONS, RULE_SCORE
+from alerts.metrics import RULE_ACTIVE, RULE_EVALUATIONS, RULE_SCORE, STARTS_SUPPRESSED
 from alerts.ports import Clock, EventSink, FrameFeed, QuestionEngine, RuleStore
-from alerts.scoring import FrameScorer, frame_scorer, offline_score
+from alerts.scoring import ConveyorScorer, FrameScorer, frame_scorer, offline_score
 from alerts.state import Phase, RuleState, Timing, Transition, annotate, step
 from alerts.store import RuleStateStore, Saved
 from config.rules import QuestionCondition, RuleSettings
@@ -34,6 +35,7 @@ log = structlog.get_logger(__name__)
 HISTORY = 600  # score samples kept per rule and camera for the console chart
 EXPLAIN_TOKENS = 48
 EXPLAIN_TIMEOUT_S = 60.0
+MEMORY_SAVE_S = 60.0  # a detector's changed memory (a belt's normal speed) is saved at most this often
 
 
 @dataclass(eq=False)
@@ -48,6 +50,13 @@ class Slot:
     explaining: asyncio.Task[str | None] | None = None
     history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     model: ModelIdentity | None = None  # the model of the last answer (question rules): it labels the events
+    memory_saved: tuple[float, dict[str, Any] | None] = (-1e18, None)  # (when, what) the detector memory was saved
+
+    def memory(self) -> dict[str, Any] | None:
+        return self.scorer.memory() if isinstance(self.scorer, ConveyorScorer) else None
+
+    def figures(self) -> dict[str, float] | None:
+        return self.scorer.figures() if isinstance(self.scorer, ConveyorScorer) else None
 
     @property
     def key(self) -> str:
@@ -178,12 +187,24 @@ class RuleRunner:
         if slot.unsent is not None:  # still not durable: hold the state, so that no later event overtakes it
             return
         slot.state, transition = step(slot.state, score, now, Timing.of(slot.rule), slot.key)
+        if transition is not None and transition.type is EventType.SUPPRESSED:
+            STARTS_SUPPRESSED.labels(slot.camera_id, slot.rule.id).inc()
         if transition is not None:
             await self._emit(slot, transition)
         if transition is not None and transition.type is EventType.STARTED and slot.rule.explain:
             self._explain(slot)
         await self._collect_explanation(slot, now)
-        RULE_ACTIVE.labels(slot.camera_id, slot.rule.id).set(slot.state.occurrence is not None)
+        RULE_ACTIVE.labels(slot.camera_id, slot.rule.id).set(slot.state.phase in (Phase.ACTIVE, Phase.CLEARING))
+        await self._save_memory(slot, now)
+
+    async def _save_memory(self, slot: Slot, now: float) -> None:
+        """Save when a detector learned something new (at most every MEMORY_SAVE_S), so a crash keeps it."""
+        memory = slot.memory()
+        when, saved = slot.memory_saved
+        if memory is None or memory == saved or (saved is not None and now - when < MEMORY_SAVE_S):
+            return
+        slot.memory_saved = (now, memory)
+        await self._save()
 
     def _record(self, slot: Slot, score: float | None, now: float) -> None:
         outcome = "no_score" if score is None else "scored"
@@ -194,7 +215,7 @@ class RuleRunner:
 
     async def _emit(self, slot: Slot, transition: Transition) -> None:
         """Record the event before sending it, so a crash in between resends it (deduplicated) on restart."""
-        slot.unsent = build_event(slot.rule, slot.camera_id, transition, slot.model)
+        slot.unsent = build_event(slot.rule, slot.camera_id, transition, slot.model, slot.figures())
         try:
             await self._save()
         finally:  # not saved (disk full): send it anyway, it just would not survive a crash
@@ -240,7 +261,7 @@ class RuleRunner:
     async def _save(self) -> None:
         async with self._saving:
             # The snapshot is taken inside the lock, so the file always ends with the newest state.
-            saved = {s.key: Saved(s.state, s.unsent) for s in self._slots}
+            saved = {s.key: Saved(s.state, s.unsent, s.memory()) for s in self._slots}
             await asyncio.to_thread(self._store.save, saved)
 
     async def _restore(self) -> None:
@@ -248,6 +269,9 @@ class RuleRunner:
         for slot in self._slots:
             if (found := saved.pop(slot.key, None)) is not None:
                 slot.state, slot.unsent = found.state, found.unsent
+                if found.detector and isinstance(slot.scorer, ConveyorScorer):
+                    slot.scorer.restore(found.detector)
+                    slot.memory_saved = (self._clock.now(), slot.memory())
                 if found.state.phase in (Phase.ACTIVE, Phase.CLEARING):
                     log.info("alert.restored", camera_id=slot.camera_id, rule_id=slot.rule.id,
                              id=found.state.occurrence.id if found.state.occurrence else None)

@@ -1,4 +1,4 @@
-"""Per-rule scorers for the frame-based conditions (motion, presence) and camera health (camera_offline).
+"""Per-rule scorers for the frame-based conditions (motion, conveyor, presence) and camera health (camera_offline).
 
 Each scorer belongs to one rule on one camera and remembers which frames it has already seen. Detector work
 runs in a worker thread so the event loop never waits on OpenCV.
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import Any
 
+from alerts.detectors.conveyor import ConveyorDetector
 from alerts.detectors.motion import STALE_WINDOWS, MotionDetector
 from alerts.detectors.presence import PresenceDetector
 from alerts.metrics import DETECTOR_SECONDS
 from alerts.ports import FrameFeed
-from config.rules import MotionCondition, PresenceCondition, RuleSettings
+from config.rules import ConveyorCondition, MotionCondition, PresenceCondition, RuleSettings
 from ingest.frame import Frame
 from ingest.status import CameraStatus
 
@@ -53,6 +55,29 @@ class MotionScorer(_FrameScorer):
         return None if energy is None else self._detector.score(energy)
 
 
+class ConveyorScorer(_FrameScorer):
+    """The conveyor condition; remembers the belt's learned normal speed across restarts (memory/restore)."""
+
+    def __init__(self, camera_id: str, rule_id: str, condition: ConveyorCondition, every_s: float) -> None:
+        super().__init__(camera_id, max(MIN_WINDOW_S, every_s))
+        self._detector = ConveyorDetector(condition, self.window_s, camera_id, rule_id)
+
+    async def score(self, feed: FrameFeed, now: float) -> float | None:
+        frames = self.fresh(feed, now)
+        with DETECTOR_SECONDS.labels(self._camera_id, "conveyor").time():
+            await asyncio.to_thread(self._detector.update, frames)
+        return self._detector.score(now)
+
+    def figures(self) -> dict[str, float]:
+        return self._detector.figures()
+
+    def memory(self) -> dict[str, Any]:
+        return self._detector.memory()
+
+    def restore(self, memory: dict[str, Any]) -> None:
+        self._detector.restore(memory)
+
+
 class PresenceScorer(_FrameScorer):
     def __init__(self, camera_id: str, condition: PresenceCondition, every_s: float) -> None:
         super().__init__(camera_id, max(MIN_WINDOW_S, every_s))
@@ -72,13 +97,15 @@ def offline_score(statuses: Mapping[str, CameraStatus], camera_id: str) -> float
     return None if status is None else (0.0 if status.online else 1.0)
 
 
-FrameScorer = MotionScorer | PresenceScorer
+FrameScorer = MotionScorer | ConveyorScorer | PresenceScorer
 
 
 def frame_scorer(rule: RuleSettings, camera_id: str) -> FrameScorer | None:
     condition = rule.condition
     if isinstance(condition, MotionCondition):
         return MotionScorer(camera_id, condition, rule.every_s)
+    if isinstance(condition, ConveyorCondition):
+        return ConveyorScorer(camera_id, rule.id, condition, rule.every_s)
     if isinstance(condition, PresenceCondition):
         return PresenceScorer(camera_id, condition, rule.every_s)
     return None

@@ -1,12 +1,16 @@
 """The rule state machine: scores in, alert transitions out. Pure: time is an argument, nothing is awaited.
 
-    idle ──score ≥ threshold, no cooldown──► pending ──held for `for_s`──► active   (emits started)
+    idle ──score ≥ threshold──► pending ──held for `for_s`, no cooldown──► active   (emits started)
+    pending ──held for `for_s` inside the cooldown──► pending   (emits suppressed, once)
+    pending (suppressed) ──still held when the cooldown ends──► active   (emits started, same occurrence)
     pending ──score < threshold──► idle     (flapping never starts an alert)
     active ──score < clear_below──► clearing ──clear for `clear_for_s`──► idle     (emits ended, starts cooldown)
     clearing ──score ≥ clear_below──► active
     active ──peak rose by UPDATE_STEP, or severity changed──► active   (emits updated)
 
-A tick without a score (no fresh video, engine busy) changes nothing.
+A tick without a score (no fresh video, engine busy) changes nothing. A cooldown never makes an occurrence
+vanish: one that holds for `for_s` inside it is announced as `suppressed` (counted, kept in the alert history),
+and announced as `started` if it still holds when the cooldown ends.
 """
 
 from __future__ import annotations
@@ -99,7 +103,7 @@ def annotate(state: RuleState, explanation: str, now: float) -> Step:
 
 
 def _from_idle(state: RuleState, score: float, now: float, timing: Timing, key: str) -> Step:
-    if score < timing.threshold or now < state.cooldown_until:
+    if score < timing.threshold:
         return state, None
     pending = replace(state, phase=Phase.PENDING, since=now)
     return _from_pending(pending, score, now, timing, key)
@@ -108,12 +112,25 @@ def _from_idle(state: RuleState, score: float, now: float, timing: Timing, key: 
 def _from_pending(state: RuleState, score: float, now: float, timing: Timing, key: str) -> Step:
     onset = now if state.since is None else state.since
     if score < timing.threshold:
-        return replace(state, phase=Phase.IDLE, since=None), None
+        return replace(state, phase=Phase.IDLE, since=None, occurrence=None), None
     if now - onset < timing.for_s:
         return state, None
-    occ = Occurrence(f"{key}:{round(onset * 1000)}", onset, score, score, timing.severity)
+    if now < state.cooldown_until:
+        return _suppress(state, score, now, timing, key, onset)
+    if state.occurrence is None:
+        occ = Occurrence(f"{key}:{round(onset * 1000)}", onset, score, score, timing.severity)
+    else:  # announced as suppressed before: the same occurrence, its next event
+        occ = replace(state.occurrence, peak=max(state.occurrence.peak, score), seq=state.occurrence.seq + 1)
     active = RuleState(Phase.ACTIVE, None, occ, state.cooldown_until)
     return active, Transition(EventType.STARTED, occ, score, now)
+
+
+def _suppress(state: RuleState, score: float, now: float, timing: Timing, key: str, onset: float) -> Step:
+    """Inside the cooldown: announce the occurrence once as suppressed, then wait for the cooldown's end."""
+    if state.occurrence is not None:
+        return replace(state, occurrence=replace(state.occurrence, peak=max(state.occurrence.peak, score))), None
+    occ = Occurrence(f"{key}:{round(onset * 1000)}", onset, score, score, timing.severity)
+    return replace(state, occurrence=occ), Transition(EventType.SUPPRESSED, occ, score, now)
 
 
 def _from_active(state: RuleState, score: float, now: float, timing: Timing) -> Step:

@@ -1,4 +1,5 @@
-"""Rule state that must survive a restart: open occurrences, cooldowns, and events not yet handed over.
+"""Rule state that must survive a restart: open occurrences, cooldowns, events not yet handed over, and what a
+detector learned (a belt's normal speed).
 
 One JSON file, replaced atomically. A restart restores each rule's occurrence with its id and event counter,
 so an alert open before the restart is neither announced again nor forgotten; an event recorded but not yet
@@ -30,6 +31,7 @@ class Saved:
 
     state: RuleState
     unsent: AlertEvent | None = None  # recorded before publishing; cleared once the publisher accepted it
+    detector: dict[str, Any] | None = None  # what a detector learned (a belt's normal speed), JSON-able
 
 
 class RuleStateStore:
@@ -81,7 +83,8 @@ def decode_saved(text: str | bytes, where: str) -> dict[str, Saved]:
 
 
 def _worth_keeping(s: Saved) -> bool:
-    return s.state.occurrence is not None or s.unsent is not None or math.isfinite(s.state.cooldown_until)
+    return (s.state.occurrence is not None or s.unsent is not None or math.isfinite(s.state.cooldown_until)
+            or bool(s.detector))
 
 
 def _dump(s: Saved) -> dict[str, Any]:
@@ -92,16 +95,19 @@ def _dump(s: Saved) -> dict[str, Any]:
         "cooldown_until": state.cooldown_until if math.isfinite(state.cooldown_until) else None,
         "occurrence": None if state.occurrence is None else asdict(state.occurrence),
         "unsent": None if s.unsent is None else s.unsent.to_json(),
+        "detector": s.detector or None,
     }
 
 
 def _saved(item: dict[str, Any]) -> Saved:
     occ = item.get("occurrence")
     phase = Phase(item["phase"])
-    if phase is Phase.PENDING:  # a pending condition starts over after a restart
-        phase = Phase.IDLE
+    if phase is Phase.PENDING:  # a pending condition starts over after a restart (a suppressed one too)
+        phase, occ = Phase.IDLE, None
     cooldown = item.get("cooldown_until")
     state = RuleState(phase, item.get("since") if phase is Phase.CLEARING else None,
                       None if occ is None else Occurrence(**occ), -math.inf if cooldown is None else cooldown)
     unsent = item.get("unsent")
-    return Saved(state, None if unsent is None else AlertEvent.from_json(unsent))
+    detector = item.get("detector")
+    return Saved(state, None if unsent is None else AlertEvent.from_json(unsent),
+                 detector if isinstance(detector, dict) else None)

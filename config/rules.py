@@ -54,6 +54,48 @@ class MotionCondition(StrictModel):
         return self
 
 
+class ConveyorCondition(StrictModel):
+    """A conveyor belt's state, judged against the belt's own normal speed (learned online, kept across restarts).
+
+    Units: `region` in normalized image coordinates (0..1, origin top-left); `direction` in pixel space, i.e. the
+    direction of travel as it looks on the picture (x right, y down; only its angle matters: [1, 1] is 45 degrees
+    down-right on screen whatever the frame's aspect ratio); speeds in % of the learned normal speed.
+    """
+
+    type: Literal["conveyor"] = "conveyor"
+    region: list[Point] = Field(description="the belt: box [[x0,y0],[x1,y1]] or polygon, normalized coordinates")
+    direction: Point = Field(
+        description="direction of travel in pixel space as seen on the picture (x right, y down), e.g. [1, 0] for "
+        "a belt moving right, [1, 1] for one moving down-right at 45 degrees; only the angle matters"
+    )
+    state: Literal["stopped", "pileup"] = Field(
+        description="stopped: the belt surface stops; pileup: the belt runs while objects on it stay put and "
+        "the held stretch grows"
+    )
+    stopped_below_pct: float = Field(
+        15.0, gt=0, lt=100, description="the belt counts as stopped below this % of its normal speed"
+    )
+    clear_above_pct: float = Field(
+        40.0, gt=0, le=100, description="a stopped belt counts as running again above this % of its normal speed"
+    )
+
+    _region = field_validator("region")(_check_region)
+
+    @field_validator("direction")
+    @classmethod
+    def _nonzero(cls, value: Point) -> Point:
+        if value[0] == 0 and value[1] == 0:
+            raise ValueError("direction (0, 0) has no direction; use e.g. [1, 0] for a belt moving right")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConveyorCondition:
+        if self.clear_above_pct <= self.stopped_below_pct:
+            raise ValueError(f"clear_above_pct ({self.clear_above_pct}) must exceed stopped_below_pct "
+                             f"({self.stopped_below_pct}) so that the state does not flap")
+        return self
+
+
 class PresenceCondition(StrictModel):
     type: Literal["presence"] = "presence"
     region: list[Point] = Field(description="zone as a box or polygon, normalized coordinates")
@@ -67,14 +109,15 @@ class CameraOfflineCondition(StrictModel):
 
 
 Condition = Annotated[
-    QuestionCondition | MotionCondition | PresenceCondition | CameraOfflineCondition, Field(discriminator="type")
+    QuestionCondition | MotionCondition | ConveyorCondition | PresenceCondition | CameraOfflineCondition,
+    Field(discriminator="type"),
 ]
 
 
 class RuleSettings(StrictModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="stable rule id")
     cameras: list[str] | Literal["all"] = Field("all", description="camera ids (at least one), or 'all'")
-    condition: Condition = Field(description="question, motion, presence or camera_offline")
+    condition: Condition = Field(description="question, motion, conveyor, presence or camera_offline")
     every_s: float = Field(5.0, gt=0, le=3600, description="evaluation period")
     threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the condition holds")
     clear_below: float | None = Field(None, ge=0, le=1, description="score under which it clears (default: threshold)")
@@ -96,6 +139,9 @@ class RuleSettings(StrictModel):
 
     @model_validator(mode="after")
     def _hysteresis(self) -> RuleSettings:
+        if isinstance(self.condition, ConveyorCondition) and {"threshold", "clear_below"} & self.model_fields_set:
+            raise ValueError(f"rule {self.id!r}: a conveyor condition decides with its own hysteresis in % of the "
+                             "belt's normal speed (stopped_below_pct, clear_above_pct); remove threshold/clear_below")
         if self.clear_below is not None and self.clear_below > self.threshold:
             raise ValueError(f"clear_below ({self.clear_below}) must not exceed threshold ({self.threshold})")
         return self

@@ -52,10 +52,33 @@ def test_clear_for_counts_from_the_first_clear_tick() -> None:
     assert state.phase is Phase.IDLE
 
 
-def test_cooldown_suppresses_a_new_start_until_it_has_passed() -> None:
+def test_cooldown_announces_a_held_start_as_suppressed_then_starts_it_when_the_cooldown_ends() -> None:
     timing = Timing(0.5, 0.5, 0.0, 0.0, cooldown_s=10.0, severity="warning")
     _, events = run([0.9, 0.1] + [0.9] * 15, timing)
-    assert events == [(0.0, EventType.STARTED), (1.0, EventType.ENDED), (11.0, EventType.STARTED)]
+    assert events == [(0.0, EventType.STARTED), (1.0, EventType.ENDED), (2.0, EventType.SUPPRESSED),
+                      (11.0, EventType.STARTED)]
+
+
+def test_a_second_jam_inside_the_cooldown_keeps_its_onset_and_occurrence() -> None:
+    timing = Timing(0.5, 0.5, for_s=5.0, clear_for_s=0.0, cooldown_s=120.0, severity="critical")
+    scores: list[float | None] = [0.9] * 60 + [0.1] * 55 + [0.9] * 70 + [0.1] * 5  # jam, 55 s gap, second jam
+    state = RuleState()
+    seen = []
+    for i, score in enumerate(scores):
+        state, tr = step(state, score, float(i), timing, "cam:rule")
+        if tr is not None:
+            seen.append((float(i), tr.type, tr.occurrence.id, tr.occurrence.seq, tr.occurrence.started_at))
+    second = [e for e in seen if e[4] == 115.0]
+    assert [e[1] for e in second] == [EventType.SUPPRESSED, EventType.STARTED, EventType.ENDED]
+    assert second[0][0] == 120.0 and second[1][0] == 60.0 + 120.0  # announced at for_s, started at cooldown end
+    assert len({e[2] for e in second}) == 1 and [e[3] for e in second] == [0, 1, 2]
+
+
+def test_an_occurrence_that_ends_inside_the_cooldown_is_still_recorded_once() -> None:
+    timing = Timing(0.5, 0.5, for_s=2.0, clear_for_s=0.0, cooldown_s=60.0, severity="warning")
+    _, events = run([0.9] * 4 + [0.1] * 10 + [0.9] * 8 + [0.1] * 10 + [0.9] * 3, timing)
+    assert [e for _, e in events] == [EventType.STARTED, EventType.ENDED, EventType.SUPPRESSED,
+                                      EventType.SUPPRESSED]
 
 
 def test_zero_for_starts_on_the_first_tick_over_threshold() -> None:
