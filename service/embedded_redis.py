@@ -141,9 +141,11 @@ class EmbeddedRedis:
 def _die_with(parent: int) -> Callable[[], None]:
     """A preexec_fn: SIGTERM the child when its parent dies (prctl is looked up here, before the fork)."""
     libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    prctl = libc.prctl
+    prctl = getattr(libc, "prctl", None)  # Linux only; elsewhere the stale-server check at start still applies
 
     def preexec() -> None:
+        if prctl is None:
+            return
         prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
         if os.getppid() != parent:  # the parent died before prctl: nobody would stop this server
             os._exit(1)

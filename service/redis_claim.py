@@ -59,7 +59,9 @@ def servers_on(data_dir: Path) -> list[int]:
     redis-server rewrites its command line (the process title), but it chdirs to its `--dir`: its working
     directory names the data directory it writes."""
     wanted = data_dir.resolve()
-    found = []
+    found: list[int] = []
+    if not Path("/proc").is_dir():  # not Linux: no process table to read
+        return found
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue

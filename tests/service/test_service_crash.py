@@ -38,7 +38,7 @@ def offline_events(url: str) -> list[AlertEvent]:
 
 def cameras_alerted(running: Running, wanted: set[str]) -> list[AlertEvent]:
     url = running.runtime()["redis_url"]
-    assert wait_until(lambda: {e.camera for e in offline_events(url)} >= wanted, 90, poll_s=0.5), \
+    assert wait_until(lambda: {e.camera for e in offline_events(url)} >= wanted, 240, poll_s=0.5), \
         log_tail(running.log_path)
     return offline_events(url)
 

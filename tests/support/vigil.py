@@ -19,6 +19,7 @@ import yaml
 from config.loader import DEMO_CONFIG
 
 VIGIL = Path(sys.executable).with_name("vigil")
+STOP_TIMEOUT_S = 120  # a bound against a hang, not a timing check: a loaded machine stops slowly but cleanly
 
 
 def demo_config(tmp_path: Path, port: int, **changes: Any) -> dict[str, Any]:
@@ -65,19 +66,23 @@ def vigil_run(config: Path, port: int, state_dir: Path, log_name: str = "vigil.l
         finally:
             process.send_signal(stop_signal)
             try:
-                running.exit_code = process.wait(timeout=30)
+                running.exit_code = process.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
 
 
-def wait_ready(running: Running, timeout_s: float = 120) -> None:
+def wait_ready(running: Running, timeout_s: float = 300) -> None:
+    """Until /readyz answers and the run file is this process's; the bound is against a hang (a loaded machine
+    imports torch slowly), not a timing check."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if running.process.poll() is not None:
             raise AssertionError(f"vigil run exited with {running.process.returncode}:\n{log_tail(running.log_path)}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{running.base}/readyz", timeout=2).status_code == 200:
+        # the run file is written once HTTP is up (and one left by a killed run may still be there): wait for both
+        with contextlib.suppress(httpx.HTTPError, OSError, ValueError):
+            if httpx.get(f"{running.base}/readyz", timeout=2).status_code == 200 and \
+                    running.runtime().get("pid") == running.process.pid:
                 return
         time.sleep(0.5)
     raise AssertionError(f"vigil run was not ready within {timeout_s:.0f} s:\n{log_tail(running.log_path)}")

@@ -1,0 +1,44 @@
+"""The run file (state_dir/run/service.json): a live `vigil run` on the same state directory refuses a second
+one; a file left by a killed one is stale and only logged."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from service.app import RUNTIME_FILE, Service, StateDirInUse
+from tests.service.api_fakes import settings
+
+
+def write_run_file(state: Path, pid: int) -> None:
+    path = state / RUNTIME_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": pid, "redis_url": None, "api_url": None}))
+
+
+def test_a_live_service_on_the_state_directory_refuses_a_second_one(tmp_path: Path) -> None:
+    # a process whose command line names vigil, as `vigil run` does
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "vigil", "run"])
+    try:
+        write_run_file(tmp_path, other.pid)
+        service = Service(settings().model_copy(update={"state_dir": tmp_path}))
+        with pytest.raises(StateDirInUse, match=f"pid {other.pid}"):
+            service._check_run_file()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_run_file_left_by_a_dead_service_is_only_reported(tmp_path: Path) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass", "vigil"])
+    gone.wait()
+    write_run_file(tmp_path, gone.pid)
+    service = Service(settings().model_copy(update={"state_dir": tmp_path}))
+    with capture_logs() as logs:
+        service._check_run_file()
+    assert [e["pid"] for e in logs if e["event"] == "service.stale_run_file"] == [gone.pid]
