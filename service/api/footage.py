@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Query, Response
@@ -12,12 +12,12 @@ from config.errors import VigilError
 from service.api.deps import Camera, Ctx
 from service.api.errors import BadRequest
 from service.api.metrics import CLIPS
+from service.api.schemas import errors
 from service.api.values import unix_seconds
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/cameras", tags=["footage"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown camera, or no footage at that time"},
-                                               400: {"description": "a time that is not finite or not 1970..9999"}}
+NOT_FOUND = errors(400, 404)
 Seconds = Annotated[float, Query(description="Unix seconds")]
 
 
@@ -34,7 +34,7 @@ async def snapshot(ctx: Ctx, camera: Camera, t: Annotated[float | None, Query(de
 
 
 @router.get("/{camera_id}/clip.mp4", response_class=Response,
-            responses={**NOT_FOUND, 400: {"description": "inverted or too long a range"}})
+            responses=NOT_FOUND)
 async def clip(ctx: Ctx, camera: Camera, start: Seconds, end: Seconds) -> Response:
     """H.264 MP4 of the retained footage between start and end (at most storage.max_clip_s long)."""
     check_clip_range(start, end, ctx.settings.storage.max_clip_s)
