@@ -14,15 +14,19 @@ from prometheus_client import REGISTRY
 from config.cameras import FileSource as FileSettings
 from ingest.errors import SourceEnded
 from ingest.frame import Frame
+from ingest.manager import IngestManager
 from ingest.sources.base import FileEnding
 from ingest.sources.file import FileSource, open_file_frames
 from ingest.sources.timeline import MAX_FORWARD_GAP_S, MonotonicTimeline
+from ingest.status import CameraState
+from tests.ingest.conftest import StatusLog, camera
 from tests.support.hostile_media import (
     make_joined_ts,
     make_rotated_mp4,
     make_truncated_mp4,
     marker_picture,
 )
+from tests.support.rtsp import wait_until
 
 FPS = 10
 
@@ -146,3 +150,23 @@ class _Counters:
 
     def drop(self, reason: str, count: int = 1) -> None:
         pass
+
+
+async def test_a_file_camera_on_joined_recordings_runs_to_the_end_and_a_cut_one_says_what_is_missing(
+        tmp_path: Path) -> None:
+    joined = make_joined_ts(tmp_path / "joined.ts", marker_picture(), FPS, [(0, 30, 0.0), (30, 30, 0.0)])
+    cut = make_truncated_mp4(tmp_path / "cut.mp4", marker_picture(320, 192), 100, FPS)
+    statuses = StatusLog()
+    cameras = [camera(name, {"type": "file", "path": str(path), "realtime": False}, fps=5.0, buffer_s=60)
+               for name, path in (("joined", joined), ("cut", cut))]
+    manager = IngestManager(cameras, None, statuses)
+    manager.start()
+    try:
+        assert wait_until(lambda: all(manager.status(c).state is CameraState.STOPPED
+                                      and statuses.states(c)[-1:] == ["stopped"] for c in ("joined", "cut")), 60)
+    finally:
+        await manager.stop()
+    frames = manager.buffer("joined").since(0)
+    assert len(frames) == 30 and all(a.t_wall < b.t_wall for a, b in itertools.pairwise(frames))
+    assert "end of file reached" in manager.status("joined").reason
+    assert "s missing (truncated or damaged file)" in manager.status("cut").reason
