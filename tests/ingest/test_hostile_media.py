@@ -131,16 +131,16 @@ def test_a_whole_file_is_not_called_truncated(tmp_path: Path) -> None:
     assert ending is not None and not ending.truncated and ending.missing_s == 0.0
 
 
-@pytest.mark.parametrize("degrees", [90, 180, 270])
-def test_frames_are_turned_upright_by_the_display_matrix(tmp_path: Path, degrees: int) -> None:
+@pytest.mark.parametrize("hflip", [False, True])
+@pytest.mark.parametrize("degrees", [0, 90, 180, 270])
+def test_frames_are_turned_upright_by_the_display_matrix(tmp_path: Path, degrees: int, hflip: bool) -> None:
     upright = marker_picture(160, 96)
-    video = make_rotated_mp4(tmp_path / f"rot{degrees}.mp4", upright, 5, FPS, degrees)
-    frames, _ = read_all(video, f"rot{degrees}")
+    video = make_rotated_mp4(tmp_path / f"rot{degrees}.mp4", upright, 5, FPS, degrees, hflip)
+    frames, _ = read_all(video, f"rot{degrees}-{hflip}")
     image = frames[0].image
     assert image.shape == (96, 160, 3)
-    corner = image[: 96 // 3, : 160 // 3].mean()
-    others = [image[:32, -53:].mean(), image[-32:, :53].mean(), image[-32:, -53:].mean()]
-    assert corner > 200 and max(others) < 80  # the white corner is top-left again
+    corners = [image[:32, :53].mean(), image[:32, -53:].mean(), image[-32:, :53].mean(), image[-32:, -53:].mean()]
+    assert corners[0] > 200 and 120 < corners[1] < 180 and max(corners[2:]) < 80  # white top-left, grey top-right
     assert np.abs(image.astype(int) - upright(0).astype(int)).mean() < 8
 
 
