@@ -17,7 +17,7 @@ _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 _AUTHORITY_END = re.compile(r"[/?#\s'\"<>]")
 _SECRET_PARAMS = re.compile(r"(?P<key>[?&](?:user(?:name)?|pass(?:word|wd)?|pwd|token|auth|key)=)[^&#\s'\"]*",
                             re.IGNORECASE)
-MIN_REMEMBERED = 3  # shorter secrets are masked only where the URL structure shows them, not anywhere in text
+MIN_REMEMBERED = 6  # shorter secrets are masked only where the URL structure shows them, not anywhere in text
 MASK = "***"
 
 

@@ -68,7 +68,8 @@ class CameraLifecycle:
             old = self._status
             if old.state is not state or old.reason == redact_url(reason):
                 return False
-            self._status = CameraStatus(self.camera_id, state, old.previous, time.time(), redact_url(reason),
+            # t_wall stays the time of the state change: only the words are new
+            self._status = CameraStatus(self.camera_id, state, old.previous, old.t_wall, redact_url(reason),
                                         old.reconnects, old.stalls)
             self._notify(self._status)
         return True

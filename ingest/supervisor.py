@@ -93,6 +93,9 @@ class CameraSupervisor:
             self._stream()
             return "stopped", False
         except SourceEnded as exc:
+            if exc.ending is not None and exc.ending.truncated:
+                self._log.warning("camera.file_truncated", read_s=round(exc.ending.read_s, 1),
+                                  stated_s=exc.ending.stated_s, missing_s=round(exc.ending.missing_s, 1))
             return str(exc), True
         except SourceError as exc:
             return str(exc), False

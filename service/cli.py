@@ -44,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="one JSON event per line")
     tail.add_argument("--config", type=Path, default=DEMO_CONFIG, help="settings of the running service")
     tail.add_argument("--count", type=int, default=None, help="stop after this many events")
-    replay = sub.add_parser("replay", help="run the rules over a recorded video faster than real time")
+    replay = sub.add_parser("replay", help="run the rules over a recorded video faster than real time",
+                            epilog="exit status: 0 the whole file was read; 1 failed; 2 invalid config; 3 the file "
+                            "ended before the duration its index states (truncated or damaged): the events found "
+                            "are written and the summary names the seconds missing")
     replay.add_argument("video", type=Path)
     replay.add_argument("--config", type=Path, default=DEMO_CONFIG)
     replay.add_argument("--out", type=Path, default=Path("alerts.jsonl"))

@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import av
-import cv2
-import numpy as np
 
 from config.loader import redact_url
 from ingest.errors import SourceError
 from ingest.sources.base import Decoded, Image, Wanted
 from ingest.sources.counters import SourceCounters
+from ingest.sources.orientation import display_linear, upright
 from ingest.sources.timeline import MonotonicTimeline
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ")  # FFmpeg's error codes as errno: noise to an operator
@@ -85,19 +84,10 @@ class PacketDecoder:
             return []
 
 
-_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
-
-
 def bgr(frame: Any) -> Image:
-    """The frame as [H, W, 3] uint8 BGR, turned upright as its display matrix says (phones, rotated mounts).
-
-    PyAV's `frame.rotation` is the counter-clockwise turn, in degrees, that displays the frame correctly (it reads
-    FFmpeg's display-matrix side data, as `ffplay` and `ffmpeg` do when they auto-rotate). Only quarter turns
-    occur in practice; anything else is rounded to the nearest one. Mirroring in the matrix is not applied.
-    """
+    """The frame as [H, W, 3] uint8 BGR, turned upright as its display matrix says (ingest.sources.orientation)."""
     image: Image = frame.to_ndarray(format="bgr24")
-    turn = _UPRIGHT.get(round(float(getattr(frame, "rotation", 0) or 0) / 90) * 90 % 360)
-    return image if turn is None else np.ascontiguousarray(cv2.rotate(image, turn))
+    return upright(image, display_linear(frame))
 
 
 def live_decoded(frame: Any, timeline: MonotonicTimeline | None = None) -> Decoded:

@@ -11,6 +11,7 @@ from ingest.errors import SourceError
 from ingest.sources.base import POLL_S, Decoded, Wanted
 from ingest.sources.counters import SourceCounters
 from ingest.sources.decode import live_decoded
+from ingest.sources.timeline import MonotonicTimeline
 
 FEED_CAPACITY = 16  # frames; at 30 fps in, half a second of slack for a worker busy writing footage
 DROP_POLICY = "DROP_OLDEST"  # a full hand-off discards its oldest frame; the loop never waits on a thread
@@ -86,12 +87,15 @@ class WebRtcSource:
         self._stop = stop
         self._first_frame_timeout_s = first_frame_timeout_s
         self.where = f"camera {camera_id!r} (WebRTC)"
+        self._camera_id = camera_id
+        self._timeline = MonotonicTimeline(camera_id, self.where)  # a replacing publisher starts its clock anew
 
     @property
     def first_frame_timeout_s(self) -> float:
         return self._first_frame_timeout_s
 
     def open(self) -> None:
+        self._timeline = MonotonicTimeline(self._camera_id, self.where)
         while self._feed.session is None:
             if self._stop.wait(POLL_S):
                 raise SourceError(f"{self.where}: stopping while waiting for a WHIP publisher")
@@ -107,7 +111,7 @@ class WebRtcSource:
                 raise SourceError(f"{self.where}: the publisher {item.payload.reason}; POST a new offer to "
                                   f"/whip/{self._feed.camera_id} to resume")
             return None
-        return live_decoded(item.payload) if item.session_id == current else None
+        return live_decoded(item.payload, self._timeline) if item.session_id == current else None
 
     def close(self) -> None:
         """The session belongs to the publisher: a restart of this reader leaves it connected."""

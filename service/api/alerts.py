@@ -13,7 +13,7 @@ from alerts.history import read_alerts
 from service.api.alert_feed import EventStreamResponse, StreamSlots, alert_events, resume_id
 from service.api.deps import Ctx
 from service.api.errors import BadRequest, Unavailable
-from service.api.schemas import AlertList
+from service.api.schemas import AlertList, errors
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -26,7 +26,7 @@ SeverityFilter = Annotated[Literal["info", "warning", "critical"] | None, Query(
 LATEST_SINCE = 253402300800.0  # 10000-01-01: the stream ids Redis accepts, in milliseconds, stay valid
 
 
-@router.get("", response_model=AlertList)
+@router.get("", response_model=AlertList, responses=errors(400, 503))
 async def list_alerts(ctx: Ctx, camera: CameraFilter = None, rule: RuleFilter = None, since: Since = None,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100, severity: SeverityFilter = None,
                       until: Until = None) -> AlertList:
@@ -42,7 +42,8 @@ async def list_alerts(ctx: Ctx, camera: CameraFilter = None, rule: RuleFilter = 
 
 
 @router.get("/stream", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}, "description": "`alert` events, live"}})
+            responses={200: {"content": {"text/event-stream": {}}, "description": "`alert` events, live"},
+                       **errors(400, 503)})
 async def stream_alerts(ctx: Ctx, request: Request, camera: CameraFilter = None,
                         last_event_id: Annotated[str | None, Header()] = None) -> EventStreamResponse:
     """Live alert events as they are published; EventSource may pass the token as ?token=."""

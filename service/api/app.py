@@ -12,6 +12,7 @@ from service.api.errors import install_error_handlers
 from service.api.live import LiveJpegs, LiveSlots
 from service.api.live_tickets import LiveTickets
 from service.api.middleware import BodyLimit, ErrorShield, SecurityHeaders
+from service.api.schemas import errors
 from service.context import ServiceContext
 
 MAX_LIVE_STREAMS = 32  # open consoles; each live stream holds one Redis connection
@@ -32,7 +33,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     guarded = [Depends(require_token)]
     for router in (health.router, cameras.router, ask.router, footage.router, alerts.router, whip.router,
                    live.guarded, zones.router):
-        app.include_router(router, dependencies=guarded)
+        app.include_router(router, dependencies=guarded, responses=errors(401, 422))
     mount_console(app)
     install_error_handlers(app)
     # Added last runs first: the shield wraps everything, then headers, then the body limit.

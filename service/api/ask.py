@@ -14,7 +14,7 @@ from service.api.deps import Camera, Ctx
 from service.api.errors import BadRequest, Timeout, Unavailable
 from service.api.health import model_note
 from service.api.metrics import QUESTION_SECONDS, QUESTIONS
-from service.api.schemas import AskRequest, AskResponse, TimeRangeView
+from service.api.schemas import AskRequest, AskResponse, TimeRangeView, errors
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/cameras", tags=["ask"])
@@ -23,8 +23,7 @@ ASK_TIMEOUT_S = 120.0  # a question queued behind a long backlog is answered 504
 
 @router.post(
     "/{camera_id}/ask", response_model=AskResponse,
-    responses={404: {"description": "unknown camera"}, 409: {"description": "the engine cannot answer yet"},
-               422: {"description": "question or window over the limits"}, 503: {"description": "engine disabled"}},
+    responses=errors(400, 404, 409, 413, 422, 503, 504),
 )
 async def ask(ctx: Ctx, camera: Camera, body: AskRequest) -> AskResponse:
     """yes_no answers P(yes) from one forward pass; text decodes a short answer. Neither changes the camera's cache."""

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from service.api.camera_views import camera_view
 from service.api.deps import Camera, Ctx
-from service.api.schemas import CameraView
+from service.api.schemas import CameraView, errors
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 
@@ -17,12 +17,15 @@ async def list_cameras(ctx: Ctx) -> list[CameraView]:
     return [camera_view(ctx, camera) for camera in ctx.settings.cameras]
 
 
-@router.get("/{camera_id}", response_model=CameraView, responses={404: {"description": "unknown camera"}})
+@router.get("/{camera_id}", response_model=CameraView, responses=errors(404))
 async def get_camera(ctx: Ctx, camera: Camera) -> CameraView:
     return camera_view(ctx, camera)
 
 
-@router.get("/{camera_id}/scores", responses={404: {"description": "unknown camera"}})
-async def rule_scores(ctx: Ctx, camera: Camera) -> dict[str, list[tuple[float, float]]]:
-    """Recent (t_wall, score) per rule of this camera, oldest first: the camera page's chart."""
-    return {rule_id: list(points) for rule_id, points in ctx.rules.scores(camera.id).items()}
+@router.get("/{camera_id}/scores", responses=errors(404))
+async def rule_scores(ctx: Ctx, camera: Camera) -> dict[str, list[list[float]]]:
+    """Recent [t_wall, score] pairs per rule of this camera, oldest first: the camera page's chart.
+
+    Each pair is a two-number array (declared as a plain array of numbers: tuple schemas are JSON Schema 2020-12
+    `prefixItems`, which OpenAPI clients and test generators handle poorly)."""
+    return {rule_id: [[t, score] for t, score in points] for rule_id, points in ctx.rules.scores(camera.id).items()}

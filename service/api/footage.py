@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Query, Response
@@ -13,20 +13,19 @@ from config.errors import VigilError
 from service.api.deps import Camera, Ctx
 from service.api.errors import BadRequest
 from service.api.metrics import CLIPS
-from service.api.schemas import FootageView, TimeRangeView
+from service.api.schemas import FootageView, TimeRangeView, errors
 from service.api.values import unix_seconds
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/cameras", tags=["footage"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown camera, or no footage at that time"},
-                                               400: {"description": "a time that is not finite or not 1970..9999"}}
+NOT_FOUND = errors(400, 404)
 Seconds = Annotated[float, Query(description="Unix seconds")]
 DEFAULT_SPAN_S = 3600.0  # the timeline's range when none is given: the last hour
 SPAN_RESOLUTION = 600  # a gap shorter than range/600 is not drawn: about one pixel of a wide timeline
 MIN_GAP_S = 3.0  # frames further apart than this (or the resolution) split the coverage
 
 
-@router.get("/{camera_id}/footage", response_model=FootageView, responses={404: {"description": "unknown camera"}})
+@router.get("/{camera_id}/footage", response_model=FootageView, responses=errors(400, 404))
 async def footage(ctx: Ctx, camera: Camera,
                   start: Annotated[float | None, Query(description="Unix seconds; default: end - 1 h")] = None,
                   end: Annotated[float | None, Query(description="Unix seconds; default: now")] = None) -> FootageView:
@@ -68,7 +67,7 @@ async def snapshot(ctx: Ctx, camera: Camera, t: Annotated[float | None, Query(de
 
 
 @router.get("/{camera_id}/clip.mp4", response_class=Response,
-            responses={**NOT_FOUND, 400: {"description": "inverted or too long a range"}})
+            responses=NOT_FOUND)
 async def clip(ctx: Ctx, camera: Camera, start: Seconds, end: Seconds) -> Response:
     """H.264 MP4 of the retained footage between start and end (at most storage.max_clip_s long)."""
     check_clip_range(start, end, ctx.settings.storage.max_clip_s)

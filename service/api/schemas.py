@@ -129,3 +129,25 @@ class FootageView(Wire):
     frames: int = Field(description="stored frames in the range")
     gap_s: float = Field(description="frames further apart than this split a span")
     spans: list[tuple[float, float]] = Field(description="(first, last) Unix seconds of each covered run")
+
+
+class ErrorBody(Wire):
+    error: str = Field(description="what was wrong and how to fix it; never echoes a secret or a long input")
+
+
+_ERRORS: dict[int, str] = {
+    400: "a value out of range (a time that is not finite or not 1970..9999, an inverted clip, a bad offer)",
+    401: "the bearer token is missing or wrong (api.token)",
+    404: "unknown camera, or nothing stored at that time",
+    409: "the camera or the engine cannot do this now (not a webrtc camera, nothing seen yet)",
+    413: "the request body is larger than api.max_body_bytes",
+    415: "the body is not of the media type this route reads",
+    422: "a parameter or the body does not match the schema",
+    503: "a part the answer needs is away (engine disabled, Redis unreachable, too many live streams)",
+    504: "the engine did not answer in time",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses: each a JSON ErrorBody ({"error": reason})."""
+    return {status: {"model": ErrorBody, "description": _ERRORS[status]} for status in statuses}

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Request, Response
 from config.cameras import CameraSettings
 from service.api.deps import Camera, Ctx
 from service.api.errors import BadRequest, Conflict, UnsupportedMediaType
+from service.api.schemas import errors
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/whip", tags=["whip"])
@@ -20,7 +21,8 @@ SDP_BODY = {"content": {SDP: {"schema": {"type": "string"}}}, "required": True}
 
 
 @router.post("/{camera_id}", status_code=201, response_class=Response, openapi_extra={"requestBody": SDP_BODY},
-             responses={201: {"content": {SDP: {}}, "description": "the SDP answer; Location names the session"}})
+             responses={201: {"content": {SDP: {}}, "description": "the SDP answer; Location names the session"},
+                        **errors(400, 404, 409, 413, 415, 503)})
 async def publish(ctx: Ctx, camera: Camera, request: Request) -> Response:
     """Offer (application/sdp) in, answer out; a second publisher for the same camera replaces the first."""
     _require_webrtc(camera)
@@ -31,7 +33,7 @@ async def publish(ctx: Ctx, camera: Camera, request: Request) -> Response:
                     headers={"Location": f"/whip/{camera.id}/{session_id}", "Cache-Control": "no-store"})
 
 
-@router.delete("/{camera_id}/{session_id}", status_code=200, response_class=Response)
+@router.delete("/{camera_id}/{session_id}", status_code=200, response_class=Response, responses=errors(404, 409))
 async def hang_up(ctx: Ctx, camera: Camera, session_id: SessionId) -> Response:
     _require_webrtc(camera)
     await ctx.ingest.whip.delete(camera.id, session_id)
@@ -39,7 +41,7 @@ async def hang_up(ctx: Ctx, camera: Camera, session_id: SessionId) -> Response:
     return Response(status_code=200)
 
 
-@router.delete("/{camera_id}", status_code=200, response_class=Response)
+@router.delete("/{camera_id}", status_code=200, response_class=Response, responses=errors(404, 409))
 async def hang_up_camera(ctx: Ctx, camera: Camera) -> Response:
     """Ends whatever session publishes to this camera (for publishers that lost their Location)."""
     _require_webrtc(camera)

@@ -76,7 +76,7 @@ def _mutate(data: Any, path: tuple[Any, ...], how: str, value: Any) -> Any:
 
 
 @pytest.mark.slow
-@settings(max_examples=120, deadline=HANG_GUARD, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=HANG_GUARD, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=mutated_config())
 def test_any_mutation_of_an_example_config_exits_0_or_2_without_a_traceback(text: bytes) -> None:
     with tempfile.TemporaryDirectory() as scratch:

@@ -14,15 +14,19 @@ from prometheus_client import REGISTRY
 from config.cameras import FileSource as FileSettings
 from ingest.errors import SourceEnded
 from ingest.frame import Frame
+from ingest.manager import IngestManager
 from ingest.sources.base import FileEnding
 from ingest.sources.file import FileSource, open_file_frames
 from ingest.sources.timeline import MAX_FORWARD_GAP_S, MonotonicTimeline
+from ingest.status import CameraState
+from tests.ingest.conftest import StatusLog, camera
 from tests.support.hostile_media import (
     make_joined_ts,
     make_rotated_mp4,
     make_truncated_mp4,
     marker_picture,
 )
+from tests.support.rtsp import wait_until
 
 FPS = 10
 
@@ -127,16 +131,16 @@ def test_a_whole_file_is_not_called_truncated(tmp_path: Path) -> None:
     assert ending is not None and not ending.truncated and ending.missing_s == 0.0
 
 
-@pytest.mark.parametrize("degrees", [90, 180, 270])
-def test_frames_are_turned_upright_by_the_display_matrix(tmp_path: Path, degrees: int) -> None:
+@pytest.mark.parametrize("hflip", [False, True])
+@pytest.mark.parametrize("degrees", [0, 90, 180, 270])
+def test_frames_are_turned_upright_by_the_display_matrix(tmp_path: Path, degrees: int, hflip: bool) -> None:
     upright = marker_picture(160, 96)
-    video = make_rotated_mp4(tmp_path / f"rot{degrees}.mp4", upright, 5, FPS, degrees)
-    frames, _ = read_all(video, f"rot{degrees}")
+    video = make_rotated_mp4(tmp_path / f"rot{degrees}.mp4", upright, 5, FPS, degrees, hflip)
+    frames, _ = read_all(video, f"rot{degrees}-{hflip}")
     image = frames[0].image
     assert image.shape == (96, 160, 3)
-    corner = image[: 96 // 3, : 160 // 3].mean()
-    others = [image[:32, -53:].mean(), image[-32:, :53].mean(), image[-32:, -53:].mean()]
-    assert corner > 200 and max(others) < 80  # the white corner is top-left again
+    corners = [image[:32, :53].mean(), image[:32, -53:].mean(), image[-32:, :53].mean(), image[-32:, -53:].mean()]
+    assert corners[0] > 200 and 120 < corners[1] < 180 and max(corners[2:]) < 80  # white top-left, grey top-right
     assert np.abs(image.astype(int) - upright(0).astype(int)).mean() < 8
 
 
@@ -146,3 +150,23 @@ class _Counters:
 
     def drop(self, reason: str, count: int = 1) -> None:
         pass
+
+
+async def test_a_file_camera_on_joined_recordings_runs_to_the_end_and_a_cut_one_says_what_is_missing(
+        tmp_path: Path) -> None:
+    joined = make_joined_ts(tmp_path / "joined.ts", marker_picture(), FPS, [(0, 30, 0.0), (30, 30, 0.0)])
+    cut = make_truncated_mp4(tmp_path / "cut.mp4", marker_picture(320, 192), 100, FPS)
+    statuses = StatusLog()
+    cameras = [camera(name, {"type": "file", "path": str(path), "realtime": False}, fps=5.0, buffer_s=60)
+               for name, path in (("joined", joined), ("cut", cut))]
+    manager = IngestManager(cameras, None, statuses)
+    manager.start()
+    try:
+        assert wait_until(lambda: all(manager.status(c).state is CameraState.STOPPED
+                                      and statuses.states(c)[-1:] == ["stopped"] for c in ("joined", "cut")), 60)
+    finally:
+        await manager.stop()
+    frames = manager.buffer("joined").since(0)
+    assert len(frames) == 30 and all(a.t_wall < b.t_wall for a, b in itertools.pairwise(frames))
+    assert "end of file reached" in manager.status("joined").reason
+    assert "s missing (truncated or damaged file)" in manager.status("cut").reason

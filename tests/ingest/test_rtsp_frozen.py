@@ -66,6 +66,7 @@ def test_a_stalled_camera_restates_its_silence_instead_of_freezing_its_text() ->
     seconds = [int(re.match(r"no frame for (\d+) s", e.reason).group(1)) for e in stalled]  # type: ignore[union-attr]
     assert seconds == [15, 16, 20]  # one status per whole second that changed the text, none in between
     assert life.status.stalls == 1  # restating is not a new stall
+    assert len({e.t_wall for e in stalled}) == 1  # and keeps the time the camera stalled
     assert all(f"restarts the source at {settings.watchdog_s:g} s" in e.reason for e in stalled)
 
 

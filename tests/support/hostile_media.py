@@ -64,27 +64,33 @@ def make_truncated_mp4(path: Path, picture: Picture, frames: int, fps: int, keep
     return path
 
 
-def make_rotated_mp4(path: Path, upright: Picture, frames: int, fps: int, degrees: int) -> Path:
-    """An MP4 whose stored pictures are `upright` turned clockwise by `degrees`, with a display matrix that says
-    to turn them back counter-clockwise by `degrees` (how phones and rotated camera mounts record)."""
+def make_rotated_mp4(path: Path, upright: Picture, frames: int, fps: int, degrees: int,
+                     hflip: bool = False) -> Path:
+    """An MP4 storing `upright` pictures the way a sideways (and perhaps mirrored) camera records them, with the
+    display matrix that shows them upright again: turn counter-clockwise by `degrees`, then mirror left-right
+    when `hflip` (PyAV's `set_display_rotation` semantics)."""
+    def stored(i: int) -> np.ndarray:
+        picture = upright(i)[:, ::-1] if hflip else upright(i)
+        return np.ascontiguousarray(np.rot90(picture, k=-(degrees // 90)))
+
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "bf": "0"})
-        stored = np.rot90(upright(0), k=-(degrees // 90))
-        stream.height, stream.width = stored.shape[:2]
+        stream.height, stream.width = stored(0).shape[:2]
         stream.pix_fmt = "yuv420p"
-        stream.set_display_rotation(degrees)
+        stream.set_display_rotation(degrees, hflip=hflip)
         for i in range(frames):
-            turned = np.ascontiguousarray(np.rot90(upright(i), k=-(degrees // 90)))
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(turned, format="bgr24")))
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(stored(i), format="bgr24")))
         out.mux(stream.encode(None))
     return path
 
 
 def marker_picture(width: int = 160, height: int = 96) -> Picture:
-    """A picture whose top-left corner is white and the rest dark grey: which way is up is plain to see."""
+    """A picture whose top-left corner is white, its top-right corner mid grey and the rest dark grey: which way is
+    up, and whether it is mirrored, is plain to see."""
     def draw(i: int) -> np.ndarray:
         image = np.full((height, width, 3), 40, np.uint8)
         image[: height // 3, : width // 3] = 255
+        image[: height // 3, -(width // 3):] = 150
         image[-4:, (i * 3) % width] = 128  # a moving speck, so frames differ
         return image
     return draw
