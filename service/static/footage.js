@@ -62,12 +62,23 @@ async function drawTrack() {
   if (!view.fitted && fitRange(footage)) return drawTrack();
   drawSpans(footage);
   drawMarkers(occurrences(history.alerts));
-  $("#footage-from").textContent = dateTime(view.start);
-  $("#footage-to").textContent = "now";
+  drawAxis();
   placeHead();
   showClipRange();
   // Until the operator picks a moment, the viewer shows the newest stored frame.
   if (view.t == null && footage.retained) seek(Math.min(view.end, footage.retained.end));
+}
+
+function drawAxis() {
+  // Five times along the track, the first with its date; short ranges keep the seconds.
+  const span = view.end - view.start;
+  const short = span <= 900;
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const t = view.start + f * span;
+    if (f === 1) return el("span", null, "now");
+    return el("span", null, f === 0 ? dateTime(t) : short ? clock(t) : clock(t).slice(0, 5));
+  });
+  $("#footage-axis").replaceChildren(...ticks);
 }
 
 function fitRange(footage) {
