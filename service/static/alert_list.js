@@ -57,7 +57,9 @@ function updateAlertItem(entry) {
   const { item, alert } = entry;
   item.className = `alert ${alert.severity} ${alert.type}${alert.untrained ? " untrained" : ""}`;
   // An ended alert shows its peak; an open one its current score and the peak so far.
-  const score = alert.type === "ended" ? `peak ${fmt(alert.peak)}` : `score ${fmt(alert.score)} · peak ${fmt(alert.peak)}`;
+  const score = alert.type === "ended"
+    ? `peak ${fmt(alert.peak)}`
+    : `score ${fmt(alert.score)} · peak ${fmt(alert.peak)}`;
   const ended = alert.ended ? ` → ${clock(alert.ended)}` : "";
   $(".meta", item).textContent = `${alert.type} · ${clock(alert.started)}${ended} · ${score}`;
   showFigures($(".detail-figures", item), alert.raw);
@@ -90,8 +92,10 @@ function gaugeRow(gauge) {
   bar.append(fill, mark("normal", 1 / scale));
   for (const m of gauge.marks) bar.append(mark(m.label, m.fraction / scale));
   const unitText = gauge.unit ? ` ${gauge.unit}` : "";
-  row.append(el("dt", null, "belt speed"), el("dd", null,
-    `${Number(gauge.speed.toFixed(2))}${unitText} = ${Math.round(gauge.fraction * 100)} % of normal (${Number(gauge.normal.toFixed(2))}${unitText})`), bar);
+  const speed = `${Number(gauge.speed.toFixed(2))}${unitText}`;
+  const normal = `${Number(gauge.normal.toFixed(2))}${unitText}`;
+  const text = `${speed} = ${Math.round(gauge.fraction * 100)} % of normal (${normal})`;
+  row.append(el("dt", null, "belt speed"), el("dd", null, text), bar);
   return row;
 }
 

@@ -57,7 +57,9 @@ function renderRules(view) {
     if (rule.kind === "question" && note) item.append(el("div", "caveat", note));
     const canvas = el("canvas");
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `Scores of rule ${rule.id} over the last ${CHART_WINDOW_S / 60} minutes; threshold ${rule.threshold}`);
+    const minutes = CHART_WINDOW_S / 60;
+    const label = `Scores of rule ${rule.id} over the last ${minutes} minutes; threshold ${rule.threshold}`;
+    canvas.setAttribute("aria-label", label);
     item.append(canvas, el("div", "meta latest"));
     list.append(item);
   }
@@ -88,7 +90,8 @@ export function showDetectorFigures() {
     const list = el("dl", "detail-figures");
     showFigures(list, event);
     if (!list.children.length) continue;
-    block.append(el("div", "title", `${event.rule} · ${event.type} ${clock(Date.parse(event.emitted_at) / 1000)}`), list);
+    const when = clock(Date.parse(event.emitted_at) / 1000);
+    block.append(el("div", "title", `${event.rule} · ${event.type} ${when}`), list);
     panel.append(block);
   }
   if (!panel.children.length) panel.append(el("p", "muted", "No alert with measurements yet."));

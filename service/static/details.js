@@ -74,8 +74,9 @@ export function normalizedBoxes(event, width, height) {
 export function figures(event) {
   const out = [];
   walk(extras(event), (key, value) => {
-    if (typeof value === "number" && Number.isFinite(value)) out.push({ key, label: label(key), value, unit: unit(key) });
-    if (typeof value === "boolean" || typeof value === "string") out.push({ key, label: label(key), value: String(value), unit: "" });
+    const named = { key, label: label(key) };
+    if (typeof value === "number" && Number.isFinite(value)) out.push({ ...named, value, unit: unit(key) });
+    if (typeof value === "boolean" || typeof value === "string") out.push({ ...named, value: String(value), unit: "" });
     return Array.isArray(value);
   });
   return out;
@@ -105,7 +106,11 @@ export function speedGauge(event) {
   const speed = pick(/speed/, /normal|threshold|below|above|clear|stop/);
   const normal = pick(/normal/);
   if (!speed || !normal || normal.value <= 0) return null;
-  const inNormal = (f) => (f.unit === "%" ? f.value / 100 : f.value <= 1.5 && normal.value > 1.5 ? f.value : f.value / normal.value);
+  // A threshold as a fraction of normal: "15 %" is 0.15; a small number beside a speed in px/s already is one.
+  const inNormal = (f) => {
+    if (f.unit === "%") return f.value / 100;
+    return f.value <= 1.5 && normal.value > 1.5 ? f.value : f.value / normal.value;
+  };
   const marks = list.filter((f) => /threshold|below|above|stop|clear/.test(f.key) && f !== speed && f !== normal)
     .map((f) => ({ key: f.key, label: f.label, fraction: inNormal(f) }))
     .filter((m) => Number.isFinite(m.fraction) && m.fraction >= 0);

@@ -62,12 +62,23 @@ async function drawTrack() {
   if (!view.fitted && fitRange(footage)) return drawTrack();
   drawSpans(footage);
   drawMarkers(occurrences(history.alerts));
-  $("#footage-from").textContent = dateTime(view.start);
-  $("#footage-to").textContent = "now";
+  drawAxis();
   placeHead();
   showClipRange();
   // Until the operator picks a moment, the viewer shows the newest stored frame.
   if (view.t == null && footage.retained) seek(Math.min(view.end, footage.retained.end));
+}
+
+function drawAxis() {
+  // Five times along the track, the first with its date; short ranges keep the seconds.
+  const span = view.end - view.start;
+  const short = span <= 900;
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const t = view.start + f * span;
+    if (f === 1) return el("span", null, "now");
+    return el("span", null, f === 0 ? dateTime(t) : short ? clock(t) : clock(t).slice(0, 5));
+  });
+  $("#footage-axis").replaceChildren(...ticks);
 }
 
 function fitRange(footage) {
@@ -76,7 +87,8 @@ function fitRange(footage) {
   if (!footage.retained) return false;
   const held = Date.now() / 1000 - footage.retained.start;
   const select = $("#footage-range");
-  const fit = [...select.options].find((option) => Number(option.value) >= held - 30) || select.options[select.options.length - 1];
+  const options = [...select.options];
+  const fit = options.find((option) => Number(option.value) >= held - 30) || options[options.length - 1];
   if (fit.value === select.value) return false;
   select.value = fit.value;
   return true;
@@ -85,7 +97,8 @@ function fitRange(footage) {
 function drawSpans(footage) {
   const spans = $("#footage-track .track-spans");
   spans.replaceChildren(...footage.spans.map(([s, e]) => bar("span", s, Math.max(e, s + footage.gap_s / 2))));
-  const held = footage.retained ? `retained ${dateTime(footage.retained.start)} – ${clock(footage.retained.end)}` : "no footage stored";
+  const kept = footage.retained;
+  const held = kept ? `retained ${dateTime(kept.start)} – ${clock(kept.end)}` : "no footage stored";
   $("#footage-coverage").textContent = `${footage.frames} frames in this range · ${held}`;
 }
 
@@ -105,7 +118,8 @@ function drawMarkers(events) {
   for (const event of events) {
     const start = isoSeconds(event.started_at);
     const end = isoSeconds(event.ended_at) ?? view.end;
-    const marker = bar(`marker ${event.severity}`, start, Math.max(end, start + (view.end - view.start) / 300), "button");
+    const narrowest = (view.end - view.start) / 300;
+    const marker = bar(`marker ${event.severity}`, start, Math.max(end, start + narrowest), "button");
     marker.type = "button";
     marker.setAttribute("aria-label", `${event.rule} (${event.severity}) at ${clock(start)}: show this moment`);
     marker.title = `${event.rule} · ${event.severity} · ${clock(start)}`;
@@ -157,7 +171,8 @@ async function showFrame(t) {
   } catch (error) {
     img.hidden = true;
     $("#footage-caption").hidden = false;
-    $("#footage-caption").textContent = error instanceof AuthNeeded ? "Enter the API token first." : "No footage at this time";
+    const why = error instanceof AuthNeeded ? "Enter the API token first." : "No footage at this time";
+    $("#footage-caption").textContent = why;
   }
 }
 

@@ -31,7 +31,8 @@ export function fillConditions() {
   const select = $("#zone-condition");
   const kinds = Object.entries(state.info?.region_conditions || {});
   if (select.options.length === kinds.length) return;
-  select.replaceChildren(...kinds.map(([kind, direction]) => new Option(direction ? `${kind} (belt: region + direction)` : `${kind} (zone)`, kind)));
+  const text = (kind, direction) => (direction ? `${kind} (belt: region + direction)` : `${kind} (zone)`);
+  select.replaceChildren(...kinds.map(([kind, direction]) => new Option(text(kind, direction), kind)));
   $("#zone-direction").disabled = !takesDirection();
 }
 
@@ -98,12 +99,16 @@ function drawDraft() {
   const group = layer(current, "draft");
   group.replaceChildren();
   const points = draft.points.map((p) => p.join(",")).join(" ");
-  if (draft.points.length > 1) group.append(svg(draft.points.length > 2 ? "polygon" : "polyline", { points, class: "draft-shape" }));
+  const shape = draft.points.length > 2 ? "polygon" : "polyline";
+  if (draft.points.length > 1) group.append(svg(shape, { points, class: "draft-shape" }));
   const size = imageSize(current);
   for (const [x, y] of draft.points) {
-    group.append(svg("ellipse", { cx: x, cy: y, rx: 0.01, ry: (0.01 * size.width) / size.height, class: "draft-point" }));
+    const ry = (0.01 * size.width) / size.height; // a round dot on a stretched 0..1 canvas
+    group.append(svg("ellipse", { cx: x, cy: y, rx: 0.01, ry, class: "draft-point" }));
   }
-  if (draft.direction && draft.points.length) group.append(arrow(centroid(draft.points), draft.direction, size, "draft-arrow"));
+  if (draft.direction && draft.points.length) {
+    group.append(arrow(centroid(draft.points), draft.direction, size, "draft-arrow"));
+  }
 }
 
 async function check() {
@@ -120,7 +125,9 @@ async function check() {
     $("#zone-yaml").textContent = answer.yaml;
     $("#zone-copy").disabled = false;
     status.className = `zone-status ${answer.valid ? "ok" : "bad"}`;
-    const verdict = answer.valid ? "vigil check-config accepts this rule." : `check-config refuses it: ${answer.issues.join("; ")}`;
+    const verdict = answer.valid
+      ? "vigil check-config accepts this rule."
+      : `check-config refuses it: ${answer.issues.join("; ")}`;
     const hint = takesDirection() && !draft.direction ? " Draw the belt's direction too (optional)." : "";
     status.textContent = [verdict + hint, ...answer.notes].join(" ");
   } catch (error) {

@@ -24,6 +24,7 @@ from ingest.buffer import FrameBuffer
 from ingest.frame import Frame
 from service.api import create_app
 from service.api.footage import spans
+from service.api.live import LiveSlots
 from service.api.live_tickets import LiveTickets
 from service.embedded_redis import EmbeddedRedis
 from service.http import HttpServer
@@ -58,9 +59,14 @@ class TickingCamera:
             self._thread.join()
 
 
+SLOTS: dict[str, LiveSlots] = {}  # the open-view bound of the newest app served, for the leak check
+
+
 @contextlib.asynccontextmanager
 async def served(parts: Parts, token: str | None = TOKEN) -> AsyncIterator[str]:
-    server = HttpServer(create_app(make_context(settings(token=token), unused_redis(), parts)), "127.0.0.1", 0)
+    app = create_app(make_context(settings(token=token), unused_redis(), parts))
+    SLOTS["newest"] = app.state.live_slots
+    server = HttpServer(app, "127.0.0.1", 0)
     await server.start()
     try:
         yield f"http://127.0.0.1:{server.port}"
@@ -134,6 +140,11 @@ async def test_live_view_needs_a_token_header_or_a_ticket_for_that_camera() -> N
         assert forged.status_code == 401
         unknown = await client.get("/api/cameras/nope/live.mjpeg", params={"ticket": ticket})
         assert unknown.status_code == 401  # no access: not even whether the camera exists
+        for _ in range(500):  # the viewer left: its slot comes back (bounded wait, no timing asserted)
+            if SLOTS["newest"].open == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert SLOTS["newest"].open == 0
 
 
 async def test_live_view_shrinks_frames_to_the_width_asked_for() -> None:

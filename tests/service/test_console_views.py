@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 from redis.asyncio import Redis
@@ -93,13 +94,17 @@ async def test_timeline_shows_alert_markers_seeks_and_exports_a_clip(redis_serve
         marker = page.locator('#footage-track .marker[data-alert-id="occ-jam"]')
         await expect(marker).to_have_count(1)
         await expect(page.locator("#footage-track .span")).to_have_count(2)  # the fake store holds a gap
-        await marker.click()
-        await expect(page.locator("#footage-image")).to_be_visible()
+        # The viewer opens on the newest stored frame; a click on the marker replaces it with the alert's.
         await page.wait_for_function("() => document.getElementById('footage-image').naturalWidth > 0")
-        wanted = [t for kind, camera, t in parts.footage.calls if kind == "snapshot" and t is not None]
-        assert wanted, "the timeline never asked for a stored frame"
-        marker_t = wanted[-1]  # the frame at the alert's start: jam_alert() starts 8 s before it is published
-        assert 0 < _unix(jam_alert().started_at) - marker_t < 60
+        newest = await page.get_attribute("#footage-image", "src")
+        await marker.click()
+        await page.wait_for_function("(before) => { const img = document.getElementById('footage-image');"
+                                     " return img.src !== before && img.complete && img.naturalWidth > 0; }",
+                                     arg=newest)
+        async with httpx.AsyncClient(base_url=base) as client:
+            published = (await client.get("/api/alerts", params={"camera": "line1"})).json()["alerts"][0]
+        marker_t = _unix(published["started_at"])
+        assert await page.locator("#footage-image").get_attribute("alt") == f"line1 at {await shown(page, marker_t)}"
         before = await page.locator("#footage-time").inner_text()
         await page.get_by_role("button", name="Clip starts here").click()
         seek = page.get_by_label("Footage time")
@@ -117,6 +122,12 @@ async def test_timeline_shows_alert_markers_seeks_and_exports_a_clip(redis_serve
         # The chosen range: from the alert's start (not its clip's pre-roll, 5 s earlier) to 15 seek steps later.
         assert abs(clip[0] - marker_t) < 0.01
         assert 7 < clip[1] - clip[0] < 11
+
+
+async def shown(page: Page, t: float) -> str:
+    """How the console writes the time t (its dateTime(), in the browser's locale)."""
+    text: str = await page.evaluate("async (t) => (await import('/static/dom.js')).dateTime(t)", t)
+    return text
 
 
 def _unix(iso: str) -> float:
