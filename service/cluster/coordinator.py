@@ -18,6 +18,7 @@ import structlog
 
 from config.settings import VigilSettings
 from service.cluster import members as ray_side
+from service.cluster import metrics
 from service.cluster.members import ActorCallError, Member, call
 from service.cluster.placement import Placement, PlacementError, moved, place
 from service.cluster.reports import NodeReport, NodeView
@@ -82,6 +83,12 @@ class Coordinator:
         if ready and not self._first_placement_waits():
             await self._place(ready)
         await self._refresh_reports()
+        self._export(ready)
+
+    def _export(self, ready: dict[str, float]) -> None:
+        metrics.NODES.labels("ready").set(len(ready))
+        metrics.NODES.labels("starting").set(len(self._members) - len(ready))
+        metrics.CAMERAS_UNPLACED.set(sum(self.owner(c) is None for c in self._cameras))
 
     def _first_placement_waits(self) -> bool:
         """The first placement waits for the nodes present at start (or their start timeout), so that cameras
@@ -118,6 +125,7 @@ class Coordinator:
             task.cancel()
         self.reports.pop(node, None)
         if member is not None:
+            metrics.NODES_LOST.inc()
             ray_side.kill(member)
             log.warning("cluster.node_lost", node=node, reason=reason,
                         cameras=self.placement.cameras_of(node))
@@ -140,6 +148,8 @@ class Coordinator:
         changed = moved(before, after)
         if changed:
             log.info("cluster.replaced", moved={c: after.owners[c] for c in changed}, from_dead=sorted(dead))
+            for camera in changed:
+                metrics.CAMERAS_MOVED.labels("node_lost" if camera in dead else "node_joined").inc()
         await self._release(before, after, [c for c in changed if c not in dead])
         self.placement = after
         previous = {c: before.owners[c] for c in changed}  # where each moved camera's files are

@@ -106,7 +106,7 @@ def scenario(out: Path, report: dict[str, Any]) -> None:
     # Ray's sockets live under its temp dir: a short path of our own, removed afterwards (socket paths are short)
     temp = Path(tempfile.mkdtemp(prefix="vr-", dir="/tmp"))
     head = {**node_args, "include_dashboard": False, "temp_dir": str(temp),
-            "_system_config": {"health_check_period_ms": 1000, "health_check_failure_threshold": 5}}
+            "_system_config": {"health_check_period_ms": 2000, "health_check_failure_threshold": 5}}
     try:
         cluster = Cluster(initialize_head=True, head_node_args=head)
     except BaseException:
@@ -185,6 +185,8 @@ def join(probe: Probe, cluster: Any, node_args: dict[str, Any], report: dict[str
     moved = [c for c in before if report["after_join"][c]["node"] != before[c]["node"]]
     report["ask_after_join"] = {c: wait_for(f"an answer about {c}", lambda c=c: probe.ask(c)) for c in moved}
     report["events_final"] = probe.events()
+    report["metrics"] = [line for line in probe.http.get("/metrics").text.splitlines()
+                         if line.startswith("vigil_cluster_")]
     report["stage"] = "joined"
 
 

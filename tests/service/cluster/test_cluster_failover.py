@@ -127,5 +127,13 @@ def test_no_occurrence_is_announced_twice_across_the_join(report: dict[str, Any]
     assert started and max(started.values()) == 1
 
 
+def test_front_metrics_count_the_moves(report: dict[str, Any]) -> None:
+    values = dict(line.rsplit(" ", 1) for line in report["metrics"])
+    lost_moves = float(values['vigil_cluster_cameras_moved_total{reason="node_lost"}'])
+    assert lost_moves == len(report["victim_cameras"])
+    assert float(values['vigil_cluster_nodes{state="ready"}']) == 3
+    assert float(values["vigil_cluster_cameras_unplaced"]) == 0
+
+
 def test_vigil_stops_cleanly(report: dict[str, Any]) -> None:
     assert report["vigil_exit"] == 0
