@@ -164,6 +164,11 @@ def observe(probe: Probe, cluster: Any, workers: list[Any], report: dict[str, An
     report["after"] = after
     report["ask_after"] = {c: wait_for(f"an answer about {c}", lambda c=c: probe.ask(c)) for c in victim_cams}
     report["snapshot_after"] = {c: probe.http.get(f"/api/cameras/{c}/snapshot.jpg").status_code for c in victim_cams}
+    # a clip across the move: the frames before it were written by the dead owner to the shared footage store
+    window = {"start": killed_wall - 6.0, "end": killed_wall + 2.0}
+    clips = {c: probe.http.get(f"/api/cameras/{c}/clip.mp4", params=window) for c in victim_cams}
+    report["clip_across_move"] = {c: [r.status_code, r.headers.get("content-type"), len(r.content),
+                                      r.headers.get("x-vigil-node")] for c, r in clips.items()}
     report["scores_after"] = {c: probe.http.get(f"/api/cameras/{c}/scores").json() for c in victim_cams}
     wait_for("every started alert to end", lambda: _all_ended(probe.events()))
     report["events"] = probe.events()

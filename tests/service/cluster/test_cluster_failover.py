@@ -104,6 +104,11 @@ def test_asks_and_snapshots_are_answered_by_the_new_owner(report: dict[str, Any]
         assert list(report["scores_after"][camera]) == ["jam"]  # the new owner's rule runner answers
 
 
+def test_a_clip_spanning_the_move_is_served_by_the_new_owner_from_shared_footage(report: dict[str, Any]) -> None:
+    for camera, (status, media, size, node) in report["clip_across_move"].items():
+        assert (status, media, node) == (200, "video/mp4", report["after"][camera]["node"]) and size > 0
+
+
 def test_the_kv_cache_moves_with_the_camera_on_shared_storage(report: dict[str, Any]) -> None:
     # the new owner's answer still sees the video from before the move: the cache came along, it did not re-warm
     for camera in report["victim_cameras"]:
