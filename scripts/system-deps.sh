@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests use, installed only when missing: a GStreamer RTSP server (a real camera on
-# loopback), Chromium (the web console test) and stress-ng (`make test-under-load`). Everything else comes from
-# PyPI into .venv.
+# loopback), Chromium (the web console test), stress-ng (`make test-under-load`), unshare and ip (the cluster
+# test's network namespace). Everything else comes from PyPI into .venv.
 set -euo pipefail
 
 missing=()
@@ -10,6 +10,9 @@ gi_ok || missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-ba
 command -v gst-inspect-1.0 >/dev/null && gst-inspect-1.0 x264enc >/dev/null 2>&1 || missing+=(gstreamer1.0-plugins-ugly gstreamer1.0-tools)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v stress-ng >/dev/null || missing+=(stress-ng)
+# the cluster test runs Ray in a network namespace of its own: unshare (util-linux) and ip (iproute2)
+command -v unshare >/dev/null || missing+=(util-linux)
+command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing+=(iproute2)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system-deps: all present"

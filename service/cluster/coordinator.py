@@ -18,6 +18,7 @@ import structlog
 
 from config.settings import VigilSettings
 from service.cluster import members as ray_side
+from service.cluster import metrics
 from service.cluster.members import ActorCallError, Member, call
 from service.cluster.placement import Placement, PlacementError, moved, place
 from service.cluster.reports import NodeReport, NodeView
@@ -36,6 +37,7 @@ class Coordinator:
         self.reports: dict[str, NodeReport] = {}
         self._task: asyncio.Task[None] | None = None
         self._started_at = 0.0
+        self._retry_after: dict[str, float] = {}  # node -> loop time before which its actor is not restarted
 
     async def start(self) -> None:
         self._started_at = asyncio.get_running_loop().time()
@@ -75,13 +77,20 @@ class Coordinator:
         live = await asyncio.to_thread(ray_side.live_nodes, self.settings.cluster.node_resource)
         for node in [n for n in self._members if n not in live]:
             self._drop(node, "the Ray node is gone")
+        now = asyncio.get_running_loop().time()
         for node, weight in live.items():
-            if node not in self._members:
+            if node not in self._members and self._retry_after.get(node, 0.0) <= now:
                 self._begin(node, weight)
         ready = {n: m.weight for n, m in self._members.items() if m.ready}
         if ready and not self._first_placement_waits():
             await self._place(ready)
         await self._refresh_reports()
+        self._export(ready)
+
+    def _export(self, ready: dict[str, float]) -> None:
+        metrics.NODES.labels("ready").set(len(ready))
+        metrics.NODES.labels("starting").set(len(self._members) - len(ready))
+        metrics.CAMERAS_UNPLACED.set(sum(self.owner(c) is None for c in self._cameras))
 
     def _first_placement_waits(self) -> bool:
         """The first placement waits for the nodes present at start (or their start timeout), so that cameras
@@ -102,8 +111,10 @@ class Coordinator:
         try:
             await call(member.actor.start.remote(), self.settings.cluster.node_start_timeout_s)
         except ActorCallError as exc:
+            retry_s = self.settings.cluster.node_start_timeout_s / 4
             log.error("cluster.node_start_failed", node=member.node, error=str(exc),
-                      action="its actor is dropped and started again at the next round")
+                      action=f"its actor is dropped and started again in {retry_s:.0f} s")
+            self._retry_after[member.node] = asyncio.get_running_loop().time() + retry_s
             self._starting.pop(member.node, None)
             self._drop(member.node, "its actor did not start")
             return
@@ -118,13 +129,18 @@ class Coordinator:
             task.cancel()
         self.reports.pop(node, None)
         if member is not None:
+            metrics.NODES_LOST.inc()
             ray_side.kill(member)
             log.warning("cluster.node_lost", node=node, reason=reason,
                         cameras=self.placement.cameras_of(node))
 
     async def _stop_member(self, member: Member) -> None:
-        with contextlib.suppress(*ActorCallError):
-            await call(member.actor.stop.remote(), self.settings.cluster.call_timeout_s)
+        """Its cameras stop (rule state saved, outbox flushed, open chunks written), then the actor ends."""
+        try:
+            if member.ready:
+                await call(member.actor.stop.remote(), self.settings.cluster.node_start_timeout_s)
+        except ActorCallError as exc:
+            log.warning("cluster.node_stop_failed", node=member.node, error=f"{type(exc).__name__}: {exc}"[:300])
         ray_side.kill(member)
 
     # ---- placement --------------------------------------------------------------------------------------
@@ -140,6 +156,8 @@ class Coordinator:
         changed = moved(before, after)
         if changed:
             log.info("cluster.replaced", moved={c: after.owners[c] for c in changed}, from_dead=sorted(dead))
+            for camera in changed:
+                metrics.CAMERAS_MOVED.labels("node_lost" if camera in dead else "node_joined").inc()
         await self._release(before, after, [c for c in changed if c not in dead])
         self.placement = after
         previous = {c: before.owners[c] for c in changed}  # where each moved camera's files are
@@ -159,7 +177,7 @@ class Coordinator:
         try:
             await call(member.actor.assign.remote(cameras, mine), self.settings.cluster.node_start_timeout_s)
         except ActorCallError as exc:
-            self._drop(node, f"assign failed: {type(exc).__name__}")
+            self._call_failed(node, "assign", exc)
 
     async def _refresh_reports(self) -> None:
         ready = [m for m in self._members.values() if m.ready]
@@ -172,6 +190,14 @@ class Coordinator:
         try:
             report: NodeReport = await call(member.actor.report.remote(), self.settings.cluster.call_timeout_s)
         except ActorCallError as exc:
-            self._drop(member.node, f"report failed: {type(exc).__name__}")
+            self._call_failed(member.node, "report", exc)
             return None
         return report
+
+    def _call_failed(self, node: str, what: str, exc: BaseException) -> None:
+        """A gone or stuck actor is a dead node (re-placed now); a method that raised is a bug, logged, retried."""
+        if ray_side.actor_lost(exc):
+            self._drop(node, f"{what} failed: {type(exc).__name__}")
+        else:
+            log.error("cluster.node_call_raised", node=node, call=what, error=str(exc),
+                      action="kept; the call is repeated at the next round")

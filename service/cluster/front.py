@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
 from config.cameras import CameraSettings
@@ -87,6 +88,12 @@ async def info(ctx: Ctx) -> InfoView:
                         max_clip_s=st.storage.max_clip_s, max_body_bytes=st.api.max_body_bytes)
     return InfoView(model=model, model_note=model_note(model), auth_required=st.api.token is not None,
                     limits=limits, clip_pre_s=st.storage.clip_pre_s, clip_post_s=st.storage.clip_post_s)
+
+
+@public.get("/metrics", response_class=Response, dependencies=[Depends(require_token)])
+async def metrics() -> Response:
+    """The front's own metrics (placement, nodes); each node actor's live in its own process."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 @public.get("/api/nodes", response_model=list[NodeView], dependencies=[Depends(require_token)])

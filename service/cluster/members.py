@@ -8,14 +8,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import ray
-from ray.exceptions import RayError
+from ray.exceptions import RayError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from config.cluster import ClusterSettings
 from config.settings import VigilSettings
 from service.cluster.node import VigilNode
 
-ActorCallError = (RayError, TimeoutError)  # a call that failed because the actor or its node is gone or stuck
+ActorCallError = (RayError, TimeoutError)  # a call that failed: the actor is gone or stuck, or the method raised
+
+
+def actor_lost(exc: BaseException) -> bool:
+    """True when the call failed because the actor (or its node) is gone or stuck, not because its method raised."""
+    return not isinstance(exc, RayTaskError)
 
 
 def live_nodes(resource: str) -> dict[str, float]:

@@ -34,19 +34,22 @@ def redis_url_of(settings: VigilSettings) -> str:
 
 
 def run_cluster(settings: VigilSettings) -> int:
+    """Join Ray on the main thread, run until SIGINT/SIGTERM, leave Ray after the event loop is gone."""
     configure_logging(settings.logging)
+    redis_url_of(settings)  # refused before anything connects
+    check_bind(settings)
+    connect(settings.cluster)
     try:
         return asyncio.run(_run(settings))
     finally:
-        # On the main thread, after the event loop is gone: no actor call is in flight any more.
-        disconnect()
+        disconnect()  # no actor call is in flight any more
 
 
 async def _run(settings: VigilSettings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop.set)  # after ray.init: ours, not Ray's, handle the stop signals
     async with contextlib.AsyncExitStack() as stack:
         await start_cluster(settings, stack)
         await stop.wait()
@@ -56,10 +59,8 @@ async def _run(settings: VigilSettings) -> int:
 
 
 async def start_cluster(settings: VigilSettings, stack: contextlib.AsyncExitStack) -> int:
-    """Ray -> coordinator -> HTTP front; each stop is pushed on `stack`. Returns the HTTP port (0: no API)."""
+    """Coordinator -> HTTP front, once Ray is joined; each stop is pushed on `stack`. Returns the HTTP port."""
     redis_url = redis_url_of(settings)
-    check_bind(settings)
-    await asyncio.to_thread(connect, settings.cluster)  # run_cluster disconnects, after the loop
     coordinator = Coordinator(settings, redis_url)
     await coordinator.start()
     stack.push_async_callback(coordinator.stop)

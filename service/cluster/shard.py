@@ -80,7 +80,11 @@ class NodeShard:
 
     async def _start_unit(self, camera_id: str, previous_owner: str | None) -> None:
         if previous_owner is not None and previous_owner != self.node and self.settings.cluster.shared_state:
-            await asyncio.to_thread(self._adopt_cache, camera_id, previous_owner)
+            try:
+                await asyncio.to_thread(self._adopt_cache, camera_id, previous_owner)
+            except OSError as exc:  # the camera still starts; its cache re-warms from new video
+                self._log.warning("cluster.cache_not_adopted", camera_id=camera_id, from_node=previous_owner,
+                                  error=str(exc), action="check that state_dir is one shared, writable volume")
         unit = CameraUnit(self.settings, camera_id, self._engine, self._redis_url)
         try:
             await unit.start()

@@ -106,7 +106,7 @@ def scenario(out: Path, report: dict[str, Any]) -> None:
     # Ray's sockets live under its temp dir: a short path of our own, removed afterwards (socket paths are short)
     temp = Path(tempfile.mkdtemp(prefix="vr-", dir="/tmp"))
     head = {**node_args, "include_dashboard": False, "temp_dir": str(temp),
-            "_system_config": {"health_check_period_ms": 1000, "health_check_failure_threshold": 5}}
+            "_system_config": {"health_check_period_ms": 2000, "health_check_failure_threshold": 5}}
     try:
         cluster = Cluster(initialize_head=True, head_node_args=head)
     except BaseException:
@@ -164,6 +164,11 @@ def observe(probe: Probe, cluster: Any, workers: list[Any], report: dict[str, An
     report["after"] = after
     report["ask_after"] = {c: wait_for(f"an answer about {c}", lambda c=c: probe.ask(c)) for c in victim_cams}
     report["snapshot_after"] = {c: probe.http.get(f"/api/cameras/{c}/snapshot.jpg").status_code for c in victim_cams}
+    # a clip across the move: the frames before it were written by the dead owner to the shared footage store
+    window = {"start": killed_wall - 6.0, "end": killed_wall + 2.0}
+    clips = {c: probe.http.get(f"/api/cameras/{c}/clip.mp4", params=window) for c in victim_cams}
+    report["clip_across_move"] = {c: [r.status_code, r.headers.get("content-type"), len(r.content),
+                                      r.headers.get("x-vigil-node")] for c, r in clips.items()}
     report["scores_after"] = {c: probe.http.get(f"/api/cameras/{c}/scores").json() for c in victim_cams}
     wait_for("every started alert to end", lambda: _all_ended(probe.events()))
     report["events"] = probe.events()
@@ -185,6 +190,8 @@ def join(probe: Probe, cluster: Any, node_args: dict[str, Any], report: dict[str
     moved = [c for c in before if report["after_join"][c]["node"] != before[c]["node"]]
     report["ask_after_join"] = {c: wait_for(f"an answer about {c}", lambda c=c: probe.ask(c)) for c in moved}
     report["events_final"] = probe.events()
+    report["metrics"] = [line for line in probe.http.get("/metrics").text.splitlines()
+                         if line.startswith("vigil_cluster_")]
     report["stage"] = "joined"
 
 

@@ -104,6 +104,11 @@ def test_asks_and_snapshots_are_answered_by_the_new_owner(report: dict[str, Any]
         assert list(report["scores_after"][camera]) == ["jam"]  # the new owner's rule runner answers
 
 
+def test_a_clip_spanning_the_move_is_served_by_the_new_owner_from_shared_footage(report: dict[str, Any]) -> None:
+    for camera, (status, media, size, node) in report["clip_across_move"].items():
+        assert (status, media, node) == (200, "video/mp4", report["after"][camera]["node"]) and size > 0
+
+
 def test_the_kv_cache_moves_with_the_camera_on_shared_storage(report: dict[str, Any]) -> None:
     # the new owner's answer still sees the video from before the move: the cache came along, it did not re-warm
     for camera in report["victim_cameras"]:
@@ -125,6 +130,14 @@ def test_no_occurrence_is_announced_twice_across_the_join(report: dict[str, Any]
     # a camera handed over by a live node is stopped there (state saved) before the joiner starts it
     started = Counter(e["id"] for e in report["events_final"] if e["type"] == "started")
     assert started and max(started.values()) == 1
+
+
+def test_front_metrics_count_the_moves(report: dict[str, Any]) -> None:
+    values = dict(line.rsplit(" ", 1) for line in report["metrics"])
+    lost_moves = float(values['vigil_cluster_cameras_moved_total{reason="node_lost"}'])
+    assert lost_moves == len(report["victim_cameras"])
+    assert float(values['vigil_cluster_nodes{state="ready"}']) == 3
+    assert float(values["vigil_cluster_cameras_unplaced"]) == 0
 
 
 def test_vigil_stops_cleanly(report: dict[str, Any]) -> None:
