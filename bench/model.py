@@ -42,7 +42,7 @@ def bench_groups(model: VideoXL2, groups: int, repeats: int) -> dict[str, float]
     features = model.vision(pixels)
     merged = model.dts(group_layout(features))
     stages = {
-        "preprocess (OpenCV)": lambda: model.preprocess(frames),
+        "preprocess (PIL bicubic)": lambda: model.preprocess(frames),
         "vision trunk": lambda: model.vision(pixels),
         "DTS": lambda: model.dts(group_layout(features)),
         "projector + pool": lambda: pool_2x2(model.projector(merged), spec.grid),
