@@ -114,6 +114,13 @@ class EngineWorker:
         return sorted(self._stats)
 
     @property
+    def thread_id(self) -> int:
+        """The engine thread's id once started (for its CPU clock: `time.pthread_getcpuclockid`)."""
+        if self._thread.ident is None:
+            raise EngineError("the engine thread is not started")
+        return self._thread.ident
+
+    @property
     def alive(self) -> bool:
         return self._thread.is_alive()
 

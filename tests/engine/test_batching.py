@@ -128,3 +128,16 @@ def test_batched_kv_differs_from_alone_only_by_rounding(tiny_model: VideoXL2) ->
     mine, theirs = pairs[0][1].views()[-1].k, pairs[1][1].views()[-1].k
     n = min(mine.shape[2], theirs.shape[2])
     assert float((mine[:, :, :n] - theirs[:, :, :n]).abs().max()) > 1e-2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run on a GPU machine)")
+def test_batching_on_cuda_in_bfloat16_matches_alone() -> None:
+    model = load_model("tiny", seed=0, device="cuda", dtype=torch.bfloat16)
+    pairs = [_pair(model, cam) for cam in (0, 2, 3)]
+    for alone, _, new in pairs:
+        alone.append(new)
+    drain(prefill_cameras(model, [(batched, new) for _, batched, new in pairs], 100_000))
+    for alone, batched, _ in pairs:
+        assert _layout(batched) == _layout(alone)
+        assert all(t.device.type == "cuda" for t in stored_tensors(batched))
+        _assert_close(stored_tensors(batched), stored_tensors(alone), 0.1)
