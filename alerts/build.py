@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from alerts.event import AlertEvent, ClipRange, SnapshotRef, iso
+from alerts.detectors.presence import PeopleSeen
+from alerts.event import AlertEvent, ClipRange, PeopleWire, PersonBoxWire, SnapshotRef, iso
 from alerts.state import Transition
 from config.rules import MotionCondition, PresenceCondition, QuestionCondition, RuleSettings
 
@@ -17,7 +18,8 @@ def describe(rule: RuleSettings) -> str:
         along = "" if c.direction is None else f" along {list(c.direction)}"
         return f"Is the motion{along} in the region {bound} frame widths per second?"
     if isinstance(c, PresenceCondition):
-        return f"Are at least {c.min_count} people in the zone?"
+        dwell = f" for at least {c.min_dwell_s:g} s" if c.min_dwell_s else ""
+        return f"Have at least {c.min_count} people stood in the zone{dwell}?"
     return "Is the camera offline?"
 
 
@@ -25,7 +27,7 @@ def explain_prompt(rule: RuleSettings) -> str:
     return f"{describe(rule)} Answer in one sentence, saying what you see."
 
 
-def build_event(rule: RuleSettings, camera_id: str, tr: Transition) -> AlertEvent:
+def build_event(rule: RuleSettings, camera_id: str, tr: Transition, people: PeopleWire | None = None) -> AlertEvent:
     occ = tr.occurrence
     clip_start = occ.started_at - rule.clip_pre_s
     clip_end = (tr.ended_at if tr.ended_at is not None else tr.at) + rule.clip_post_s
@@ -40,7 +42,17 @@ def build_event(rule: RuleSettings, camera_id: str, tr: Transition) -> AlertEven
                              path=f"{api}/snapshot.jpg?t={occ.started_at:.3f}"),
         clip=ClipRange(camera=camera_id, start=iso(clip_start), end=iso(clip_end),
                        path=f"{api}/clip.mp4?start={clip_start:.3f}&end={clip_end:.3f}"),
+        people=people,
     )
+
+
+def people_wire(seen: PeopleSeen | None) -> PeopleWire | None:
+    """A presence detector's latest count and boxes as they go on the wire (None: no frame scanned yet)."""
+    if seen is None:
+        return None
+    boxes = [PersonBoxWire(x0=_unit(b.x0), y0=_unit(b.y0), x1=_unit(b.x1), y1=_unit(b.y1), track=max(0, b.track_id),
+                           dwell_s=max(0.0, round(b.dwell_s, 3))) for b in seen.boxes]
+    return PeopleWire(count=seen.count, at=iso(seen.at), boxes=boxes)
 
 
 def _unit(x: float) -> float:

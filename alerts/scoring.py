@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Mapping
 
 from alerts.detectors.motion import STALE_WINDOWS, MotionDetector
-from alerts.detectors.presence import PresenceDetector
+from alerts.detectors.presence import PeopleSeen, PresenceDetector
 from alerts.metrics import DETECTOR_SECONDS
 from alerts.ports import FrameFeed
 from config.rules import MotionCondition, PresenceCondition, RuleSettings
@@ -64,6 +64,11 @@ class PresenceScorer(_FrameScorer):
             return None
         with DETECTOR_SECONDS.labels(self._camera_id, "presence").time():
             return await asyncio.to_thread(self._detector.score, frames)
+
+    @property
+    def seen(self) -> PeopleSeen | None:
+        """The count and boxes of the newest frame scanned (read on the event loop between ticks)."""
+        return self._detector.seen
 
 
 def offline_score(statuses: Mapping[str, CameraStatus], camera_id: str) -> float | None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests use, installed only when missing: a GStreamer RTSP server (a real camera on
-# loopback) and Chromium (the web console test). Everything else comes from PyPI into .venv.
+# loopback), Chromium (the web console test) and opencv-doc (vtest.avi, real CCTV footage for the presence
+# tests). Everything else comes from PyPI into .venv.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,8 @@ gi_ok() { /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1
 gi_ok || missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
 command -v gst-inspect-1.0 >/dev/null && gst-inspect-1.0 x264enc >/dev/null 2>&1 || missing+=(gstreamer1.0-plugins-ugly gstreamer1.0-tools)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+vtest=/usr/share/doc/opencv-doc/examples/data/vtest.avi
+[ -f "$vtest" ] || [ -f "$vtest.gz" ] || missing+=(opencv-doc)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system-deps: all present"
