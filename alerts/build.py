@@ -50,7 +50,7 @@ def people_wire(seen: PeopleSeen | None) -> PeopleWire | None:
     """A presence detector's latest count and boxes as they go on the wire (None: no frame scanned yet)."""
     if seen is None:
         return None
-    boxes = [PersonBoxWire(x0=_unit(b.x0), y0=_unit(b.y0), x1=_unit(b.x1), y1=_unit(b.y1), track=max(0, b.track_id),
+    boxes = [PersonBoxWire(x0=_unit(b.x0), y0=_unit(b.y0), x1=_unit(b.x1), y1=_unit(b.y1), track=b.track_id,
                            dwell_s=max(0.0, round(b.dwell_s, 3))) for b in seen.boxes]
     return PeopleWire(count=seen.count, at=iso(seen.at), boxes=boxes)
 

@@ -56,7 +56,8 @@ class PersonBoxWire(_Wire):
     y0: float = Field(ge=0, le=1, description="top edge (head), fraction of the frame height")
     x1: float = Field(ge=0, le=1, description="right edge, fraction of the frame width")
     y1: float = Field(ge=0, le=1, description="bottom edge (feet: the ground point is its centre), fraction of height")
-    track: int = Field(ge=0, description="tracker id; the same person keeps it while tracked")
+    track: int | None = Field(None, ge=0, description="tracker id, the same while the person is tracked; null for "
+                              "a person seen once and not tracked yet")
     dwell_s: float = Field(ge=0, description="seconds this person has stood in the zone")
 
 

@@ -17,7 +17,7 @@ from alerts.detectors.people_view import HOG_WINDOW, LEVEL_STEP, ViewPlan
 
 Image = npt.NDArray[np.uint8]
 Boxes = npt.NDArray[np.float32]  # [n, 4] (x0, y0, x1, y1) in source pixels
-HIT_THRESHOLD = 0.0  # SVM margin a window needs; OpenCV's default
+HIT_THRESHOLD = 0.0  # SVM margin a window needs (OpenCV default)
 GROUP_THRESHOLD = 1  # overlapping windows needed to keep a detection (OpenCV: 2); the tracker drops one-offs
 PLATT = 2.0  # slope of the logistic map from SVM margin to confidence (Platt 1999), fitted by eye on vtest.avi
 NMS_IOU = 0.3  # boxes of one person at neighbouring pyramid levels overlap by more than this

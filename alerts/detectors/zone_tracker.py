@@ -38,9 +38,10 @@ Box = tuple[float, float, float, float]  # (x0, y0, x1, y1), normalized 0..1
 
 @dataclass(frozen=True, slots=True)
 class PersonBox:
-    """One tracked person in the zone: box normalized to 0..1 of the frame (feet at y1), track id, dwell in s."""
+    """One person in the zone: box normalized to 0..1 of the frame (feet at y1), track id (None: not tracked
+    yet), dwell in s."""
 
-    track_id: int
+    track_id: int | None
     x0: float
     y0: float
     x1: float
@@ -67,6 +68,7 @@ class ZoneTracker:
                                          minimum_consecutive_frames=CONFIRM_FRAMES)
         self._areas: dict[tuple[int, int], sv.PolygonZone] = {}
         self._visits: dict[int, _Visit] = {}
+        self._newcomers: list[Box] = []  # in the newest frame, in the zone, not tracked yet
         self.entries = 0  # visits started since construction
 
     def update(self, found: Found, t: float, width: int, height: int) -> None:
@@ -77,7 +79,29 @@ class ZoneTracker:
         scale = np.array([width - 1, height - 1] * 2, np.float32)
         for box, track_id, is_in in zip(tracked.xyxy, ids, inside, strict=True):
             self._see(track_id, bool(is_in), t, _unit_box(box / scale), set(ids))
+        self._newcomers = self._untracked(found, tracked, t, width, height, set(ids))
         self._forget(t)
+
+    def _untracked(self, found: Found, tracked: sv.Detections, t: float, width: int, height: int,
+                   fresh: set[int]) -> list[Box]:
+        """In-zone boxes strong enough to start a track that ByteTrack has not confirmed yet (it reports a new
+        track from its second sighting, and at one scan a second a walker may not match twice in a row): one
+        where a held visit's person stood continues that visit; the others are counted now, without an id."""
+        limit = np.array([width - 1, height - 1] * 2, np.float32)
+        strong = np.clip(found.boxes.reshape(-1, 4)[found.confidence > ACTIVATION + 0.1], 0, limit)  # [m, 4]
+        if not len(strong):
+            return []
+        known = sv.box_iou_batch(strong, tracked.xyxy).max(axis=1) if len(tracked) else np.zeros(len(strong))
+        inside = self._area(width, height).trigger(sv.Detections(xyxy=strong.astype(np.float32)))
+        boxes = [_unit_box(b / limit) for b in strong[(known < 0.7) & inside]]
+        return [b for b in boxes if not self._refresh(b, t, fresh)]
+
+    def _refresh(self, box: Box, t: float, fresh: set[int]) -> bool:
+        for track_id, visit in self._visits.items():
+            if track_id not in fresh and visit.last_seen < t and _near(visit.box, box, t - visit.last_seen):
+                visit.last_seen, visit.box = t, box
+                return True
+        return False
 
     def _track(self, found: Found, width: int, height: int) -> sv.Detections:
         """The boxes with track ids; boxes of tracks not yet confirmed are left out."""
@@ -91,9 +115,11 @@ class ZoneTracker:
         return tracked
 
     def people(self, t: float, min_dwell_s: float) -> list[PersonBox]:
-        """People in the zone at t who have stayed at least min_dwell_s, oldest visit first."""
-        return [PersonBox(tid, *v.box, dwell_s=t - v.entered_at) for tid, v in self._visits.items()
+        """People in the zone at t (the newest frame) who have stayed at least min_dwell_s, oldest visit first;
+        people not tracked yet (track_id None, dwell 0) last."""
+        held = [PersonBox(tid, *v.box, dwell_s=t - v.entered_at) for tid, v in self._visits.items()
                 if t - v.last_seen <= HOLD_S and t - v.entered_at >= min_dwell_s]
+        return held + [PersonBox(None, *b, dwell_s=0.0) for b in self._newcomers if min_dwell_s <= 0]
 
     def _see(self, track_id: int, is_in: bool, t: float, box: Box, fresh: set[int]) -> None:
         if not is_in:
