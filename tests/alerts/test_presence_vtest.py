@@ -25,11 +25,12 @@ pytestmark = pytest.mark.slow
 COUNTS = Path(__file__).parent / "data" / "vtest_people_counts.json"
 VIDEO_S = 79.5
 START = "2026-11-30T08:00:00+00:00"
-# The paved walkway and road people cross (normalized polygon, traced on the frames), and the building's
-# brick wall above it, where nobody can stand.
+# The paved walkway and road people cross (normalized polygon, traced on the frames), and the lawn's bottom-left
+# corner by the yellow cloth, where nobody walks or stands in the whole clip (people crossing the lawn keep to
+# x >= 0.18; checked on the frames).
 PAVEMENT = [(0.0, 0.33), (0.40, 0.36), (0.72, 0.17), (0.95, 0.15), (1.0, 0.35), (1.0, 0.85), (0.43, 0.52),
             (0.0, 0.41)]
-WALL = [(0.42, 0.02), (0.74, 0.02), (0.74, 0.15), (0.42, 0.15)]
+LAWN_CORNER = [(0.0, 0.78), (0.14, 0.78), (0.14, 1.0), (0.0, 1.0)]
 
 
 def presence_rule(rule_id: str, region: list[tuple[float, float]]) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def presence_rule(rule_id: str, region: list[tuple[float, float]]) -> dict[str, 
 def replayed(tmp_path_factory: pytest.TempPathFactory) -> list[AlertEvent]:
     tmp = tmp_path_factory.mktemp("vtest")
     data = demo_config(tmp, 8080, cameras=[{"id": "plaza", "fps": 2.0, "source": {"type": "synthetic"}}],
-                       rules=[presence_rule("pavement", PAVEMENT), presence_rule("wall", WALL)])
+                       rules=[presence_rule("pavement", PAVEMENT), presence_rule("lawn_corner", LAWN_CORNER)])
     out = tmp / "alerts.jsonl"
     done = subprocess.run([str(VIGIL), "replay", str(vtest_avi(tmp)), "--config", str(write_config(tmp, data)),
                            "--out", str(out), "--start", START], capture_output=True, text=True, timeout=900)
@@ -68,13 +69,14 @@ def test_pavement_alert_carries_the_count_and_boxes_standing_on_it(replayed: lis
 
 
 def test_a_zone_where_nobody_stands_never_alerts(replayed: list[AlertEvent]) -> None:
-    assert [e for e in replayed if e.rule == "wall"] == []
+    assert [e for e in replayed if e.rule == "lawn_corner"] == []
 
 
 def test_people_counted_per_frame_match_a_hand_count(tmp_path: Path) -> None:
     counts = json.loads(COUNTS.read_text())
     hand: dict[str, int] = counts["counts"]
-    detector = PresenceDetector(PresenceCondition(region=[tuple(p) for p in counts["zone"]]))
+    # People here are 0.1-0.3 of the frame tall: told so, the detector looks only at those sizes.
+    detector = PresenceDetector(PresenceCondition(region=[tuple(p) for p in counts["zone"]], person_height=(0.1, 0.3)))
     counted: dict[int, int] = {}
     for frame in open_file_frames(vtest_avi(tmp_path), 2.0, "plaza", t0_wall=0.0):
         index = round(frame.t_wall * VTEST_FPS)  # the file's frame number
@@ -82,9 +84,7 @@ def test_people_counted_per_frame_match_a_hand_count(tmp_path: Path) -> None:
     def at(index: str) -> int:  # the count as of the newest sampled frame not after the hand-counted one
         return counted[max(k for k in counted if k <= int(index))]
 
-    # HOG finds about four in five of the people a person counts here (docs/benchmarks.md): the target
-    # of 10 frames within one is not reached; this guards what is (8 of 13 on 2026-11-30).
     close = [abs(at(i) - n) <= 1 for i, n in hand.items()]
-    assert len(hand) >= 10 and sum(close) >= 7, {i: (n, at(i)) for i, n in hand.items()}
+    assert len(hand) >= 10 and sum(close) >= 10, {i: (n, at(i)) for i, n in hand.items()}
     recall = sum(min(at(i), n) for i, n in hand.items()) / sum(hand.values())
-    assert recall >= 0.75, recall
+    assert recall >= 0.8, recall
