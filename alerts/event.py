@@ -69,6 +69,27 @@ class ModelInfo(_Wire):
                    trained=identity.trained, label=identity.label)
 
 
+class PersonBoxWire(_Wire):
+    """One person counted in the zone: a box in normalized image coordinates (0..1, origin top-left)."""
+
+    x0: float = Field(ge=0, le=1, description="left edge, fraction of the frame width")
+    y0: float = Field(ge=0, le=1, description="top edge (head), fraction of the frame height")
+    x1: float = Field(ge=0, le=1, description="right edge, fraction of the frame width")
+    y1: float = Field(ge=0, le=1, description="bottom edge (feet: the ground point is its centre), fraction of height")
+    track: int | None = Field(None, ge=0, description="tracker id, the same while the person is tracked; null for "
+                              "a person seen once and not tracked yet")
+    dwell_s: float = Field(ge=0, description="seconds this person has stood in the zone")
+
+
+class PeopleWire(_Wire):
+    """What a presence rule saw at its latest scanned frame before this event."""
+
+    count: int = Field(ge=0, description="people counted in the zone (feet inside, stayed min_dwell_s)")
+    at: str = Field(description="ISO-8601 time of the frame the boxes belong to (fetch it with the snapshot "
+                    "path's t=)", json_schema_extra=_TIME)
+    boxes: list[PersonBoxWire] = Field(description="one box per counted person, for drawing on that frame")
+
+
 class AlertEvent(_Wire):
     """One change of one alert occurrence. `id` is the same for every event of that occurrence."""
 
@@ -100,6 +121,7 @@ class AlertEvent(_Wire):
     )
     snapshot: SnapshotRef = Field(description="frame at the start of the alert")
     clip: ClipRange = Field(description="footage covering the alert with pre- and post-roll")
+    people: PeopleWire | None = Field(None, description="presence rules: the people counted and their boxes")
     model: ModelInfo | None = Field(
         None, description="question rules: the model whose answer this is (preset, checkpoint, fingerprint, trained); "
         "null for the detector rules and for events written before it existed"

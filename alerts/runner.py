@@ -17,13 +17,13 @@ from typing import Any
 
 import structlog
 
-from alerts.build import build_event, explain_prompt
+from alerts.build import build_event, explain_prompt, people_wire
 from alerts.clock import SystemClock
 from alerts.errors import AlertsError, PublishError
 from alerts.event import AlertEvent, EventType
 from alerts.metrics import RULE_ACTIVE, RULE_EVALUATIONS, RULE_SCORE, STARTS_SUPPRESSED
 from alerts.ports import Clock, EventSink, FrameFeed, QuestionEngine, RuleStore
-from alerts.scoring import ConveyorScorer, FrameScorer, frame_scorer, offline_score
+from alerts.scoring import ConveyorScorer, FrameScorer, PresenceScorer, frame_scorer, offline_score
 from alerts.state import Phase, RuleState, Timing, Transition, annotate, step
 from alerts.store import RuleStateStore, Saved
 from config.rules import QuestionCondition, RuleSettings
@@ -215,7 +215,8 @@ class RuleRunner:
 
     async def _emit(self, slot: Slot, transition: Transition) -> None:
         """Record the event before sending it, so a crash in between resends it (deduplicated) on restart."""
-        slot.unsent = build_event(slot.rule, slot.camera_id, transition, slot.model, slot.figures())
+        seen = slot.scorer.seen if isinstance(slot.scorer, PresenceScorer) else None
+        slot.unsent = build_event(slot.rule, slot.camera_id, transition, slot.model, slot.figures(), people_wire(seen))
         try:
             await self._save()
         finally:  # not saved (disk full): send it anyway, it just would not survive a crash

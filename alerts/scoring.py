@@ -12,7 +12,7 @@ from typing import Any
 
 from alerts.detectors.conveyor import ConveyorDetector
 from alerts.detectors.motion import STALE_WINDOWS, MotionDetector
-from alerts.detectors.presence import PresenceDetector
+from alerts.detectors.presence import PeopleSeen, PresenceDetector
 from alerts.metrics import DETECTOR_SECONDS
 from alerts.ports import FrameFeed
 from config.rules import ConveyorCondition, MotionCondition, PresenceCondition, RuleSettings
@@ -89,6 +89,11 @@ class PresenceScorer(_FrameScorer):
             return None
         with DETECTOR_SECONDS.labels(self._camera_id, "presence").time():
             return await asyncio.to_thread(self._detector.score, frames)
+
+    @property
+    def seen(self) -> PeopleSeen | None:
+        """The count and boxes of the newest frame scanned (read on the event loop between ticks)."""
+        return self._detector.seen
 
 
 def offline_score(statuses: Mapping[str, CameraStatus], camera_id: str) -> float | None:

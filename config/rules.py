@@ -100,8 +100,23 @@ class PresenceCondition(StrictModel):
     type: Literal["presence"] = "presence"
     region: list[Point] = Field(description="zone as a box or polygon, normalized coordinates")
     min_count: int = Field(1, ge=1, le=100, description="people needed in the zone")
+    min_dwell_s: float = Field(
+        0.0, ge=0, le=86400, description="a person counts once their feet have stayed in the zone this long (s)"
+    )
+    person_height: tuple[float, float] | None = Field(
+        None, description="(smallest, tallest) height of a person standing in the zone, as fractions of the frame "
+        "height; sets the resolution people are looked for at. Default: automatic (0.12 to 0.7)"
+    )
 
     _region = field_validator("region")(_check_region)
+
+    @field_validator("person_height")
+    @classmethod
+    def _heights(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (0.01 <= value[0] <= value[1] <= 1.0):
+            raise ValueError(f"person_height {list(value)} must be [smallest, tallest] with "
+                             "0.01 <= smallest <= tallest <= 1 (fractions of the frame height)")
+        return value
 
 
 class CameraOfflineCondition(StrictModel):

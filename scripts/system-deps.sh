@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests use, installed only when missing: a GStreamer RTSP server (a real camera on
-# loopback), Chromium (the web console test), stress-ng (`make test-under-load`), unshare and ip (the cluster
-# test's network namespace). Everything else comes from PyPI into .venv.
+# loopback), Chromium (the web console test), opencv-doc (vtest.avi, real CCTV footage for the presence tests),
+# stress-ng (`make test-under-load`), unshare and ip (the cluster test's network namespace). Everything else comes
+# from PyPI into .venv.
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,8 @@ command -v stress-ng >/dev/null || missing+=(stress-ng)
 # the cluster test runs Ray in a network namespace of its own: unshare (util-linux) and ip (iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
 command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing+=(iproute2)
+vtest=/usr/share/doc/opencv-doc/examples/data/vtest.avi
+[ -f "$vtest" ] || [ -f "$vtest.gz" ] || missing+=(opencv-doc)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system-deps: all present"

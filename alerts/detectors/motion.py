@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from alerts.detectors.frames import FrameGate, FrameNeeds
 from alerts.region import region_mask
 from config.rules import MotionCondition
 from ingest.frame import Frame
@@ -24,6 +25,7 @@ from ingest.frame import Frame
 WORK_WIDTH = 160  # pixels; flow at this width costs ~1 ms and still resolves a belt's slats
 PERCENTILE = 75.0
 STALE_WINDOWS = 3.0  # no new frame pair for this many windows: the video says nothing about now
+NEEDS = FrameNeeds(min_width=16, min_height=16)  # with the 8:1 aspect bound, >= 20 rows once reduced (DIS needs 8)
 Gray = npt.NDArray[np.uint8]
 
 
@@ -34,14 +36,22 @@ class MotionDetector:
         self._condition = condition
         self._window_s = window_s
         self._flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._gate = FrameGate("motion", NEEDS)
         self._last: tuple[float, Gray] | None = None
         self._speeds: deque[tuple[float, float]] = deque(maxlen=256)  # (t_wall of the pair's second frame, speed)
         direction = condition.direction
         self._unit = None if direction is None else np.array(direction, np.float32) / float(np.hypot(*direction))
 
+    @property
+    def status(self) -> str:
+        """'ok', or why the newest frame was skipped."""
+        return self._gate.status
+
     def update(self, frames: Sequence[Frame]) -> None:
-        """Measure the flow between each new frame and the one before it."""
+        """Measure the flow between each new frame and the one before it; frames it cannot take are skipped."""
         for frame in frames:
+            if not self._gate.admit(frame.camera_id, frame.image):
+                continue
             gray = _reduce(frame.image)
             if self._last is not None and frame.t_wall > self._last[0] and self._last[1].shape == gray.shape:
                 speed = self._speed(self._last[1], gray, frame.t_wall - self._last[0])

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from alerts.detectors.motion import MotionDetector
-from alerts.detectors.presence import PresenceDetector
 from config.cameras import SyntheticSource
-from config.rules import MotionCondition, PresenceCondition
+from config.rules import MotionCondition
 from ingest.frame import Frame
 from ingest.scene import FactoryScene
 
@@ -64,19 +61,3 @@ def test_no_recent_frames_means_no_energy() -> None:
     detector = MotionDetector(MotionCondition(region=BELT, below=0.02), 2.0)
     detector.update(frames([], 0, 2))
     assert detector.energy(2.0) is not None and detector.energy(30.0) is None
-
-
-def test_presence_finds_the_person_only_while_present_and_only_in_the_zone() -> None:
-    zone = PresenceDetector(PresenceCondition(region=[(0.0, 0.0), (1.0, 1.0)]))
-    walking = frames([("person", 0, 20)], 2, 8)
-    empty = frames([("pileup", 0, 20)], 2, 8)
-    hits = [zone.count(f) >= 1 for f in walking]
-    assert np.mean(hits) >= 0.6 and not any(zone.count(f) for f in empty)
-    far_right = PresenceDetector(PresenceCondition(region=[(0.9, 0.0), (1.0, 1.0)]))
-    assert not any(far_right.count(f) for f in walking[:6])  # the person starts on the left
-
-
-def test_presence_score_is_the_share_of_recent_frames_with_people() -> None:
-    zone = PresenceDetector(PresenceCondition(region=[(0.0, 0.0), (1.0, 1.0)]))
-    assert zone.score([]) is None
-    assert zone.score(frames([], 0, 2)) == 0.0
