@@ -31,10 +31,6 @@ STATUS_DROPPED = Counter(
     ["camera_id"],
 )
 REDIS_UP = Gauge("vigil_alert_redis_up", "1 when the last publish to Redis succeeded")
-FRAMES_SKIPPED = Counter(
-    "vigil_detector_frames_skipped_total", "Frames a detector could not take (size, shape, dtype) and skipped",
-    ["camera_id", "detector"],
-)
 STARTS_SUPPRESSED = Counter(
     "vigil_alert_starts_suppressed_total",
     "Occurrences whose start fell inside the rule's cooldown (announced late, or only recorded if they ended first)",

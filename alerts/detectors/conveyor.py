@@ -16,7 +16,7 @@ import structlog
 
 from alerts.detectors.belt_flow import FlowMeter, FrameRejected
 from alerts.detectors.belt_state import BeltJudge
-from alerts.metrics import FRAMES_SKIPPED
+from alerts.detectors.frames import FRAMES_SKIPPED
 from config.rules import ConveyorCondition
 from ingest.frame import Frame
 
@@ -44,7 +44,7 @@ class ConveyorDetector:
             reading = self._meter.measure(t, image)
         except FrameRejected as exc:
             self.skipped += 1
-            FRAMES_SKIPPED.labels(self._camera_id, "conveyor").inc()
+            FRAMES_SKIPPED.labels(self._camera_id, "conveyor", "rejected").inc()  # reason: in the warning
             if self.skipped == 1 or self.skipped % 1000 == 0:
                 self._log.warning("conveyor.frame_skipped", reason=str(exc), skipped=self.skipped)
             return
