@@ -25,6 +25,7 @@ function normalize(event) {
     score: event.score,
     question: event.question,
     explanation: event.explanation,
+    measured: event.measured || null,
     started,
     ended: isoSeconds(event.ended_at),
     snapshotT: isoSeconds(snapshot.at) ?? started,
@@ -59,7 +60,17 @@ function updateAlertItem(item, alert) {
   item.className = `alert ${alert.severity} ${alert.type}`;
   const score = alert.score == null ? "" : ` · score ${Number(alert.score).toFixed(2)}`;
   const ended = alert.ended ? ` → ${clock(alert.ended)}` : "";
-  $(".meta", item).textContent = `${alert.type} · ${clock(alert.started)}${ended}${score}`;
+  $(".meta", item).textContent = `${alert.type} · ${clock(alert.started)}${ended}${score}${figures(alert.measured)}`;
+}
+
+// What a detector measured (conveyor: belt speed against its normal speed, held cells of a pile-up).
+function figures(m) {
+  if (!m) return "";
+  const parts = [];
+  if (m.speed_px_s != null) parts.push(`belt ${m.speed_px_s} px/s`);
+  if (m.pct_of_normal != null) parts.push(`${m.pct_of_normal} % of normal ${m.normal_speed_px_s} px/s`);
+  if (m.held_cells != null) parts.push(`${m.held_cells} of ${m.cells} cells held`);
+  return parts.length ? ` · ${parts.join(", ")}` : "";
 }
 
 async function loadThumb(img, alert) {
