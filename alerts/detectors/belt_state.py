@@ -73,6 +73,7 @@ class BeltJudge:
         self._spell: _Spell | None = None
         self._last_tick: float | None = None
         self._spread: Floats = np.zeros(0)
+        self._last_speed: float | None = None
         self._upstream_now: int | None = None  # the back of the followed stretch as held at this tick
         self.view = BeltView(None, None, 0, 0, 0)
 
@@ -100,7 +101,11 @@ class BeltJudge:
         speed = _belt_speed(outside, normal)
         if span is not None and speed is not None and np.isfinite(outside).sum() < 2:
             speed = speed if speed > self._thresholds(width)[1] else None  # beside a pile, one still cell is no stop
-        self.view = BeltView(speed, normal, int((held & in_pile).sum()), int(np.isfinite(cells).sum()), len(cells))
+        if speed is not None:
+            self._last_speed = speed
+        # Figures for an alert: beside a pile the exposed belt may show nothing this tick; its last speed stands.
+        self.view = BeltView(self._last_speed, normal, int((held & in_pile).sum()), int(np.isfinite(cells).sum()),
+                             len(cells))
         if speed is None and self._spell is None:
             return False
         if speed is not None:

@@ -74,7 +74,7 @@ def test_replayed_clip_gives_exactly_the_expected_alerts(kind: str, tmp_path: Pa
         for event in found:
             _check_figures(event, rule)
             truth = next(e for e in spec.events if e.kind in ("stop", "pileup"))
-            assert truth.start_s <= _offset(event.emitted_at) <= truth.start_s + 20.0
+            assert truth.start_s <= _offset(event.emitted_at) <= truth.start_s + 25.0  # bench: TTD figures
 
 
 def _check_figures(event: AlertEvent, rule: str) -> None:
