@@ -8,9 +8,10 @@ belt or any box it still carries shows its speed, however much of it a pile or a
 
 Stopped: belt speed under `stopped_below_pct` of normal; running again above `clear_above_pct` (hysteresis).
 Before the normal speed is learned, FLOOR_FW_S (and twice that) stand in for both.
-Pile-up: while the belt runs, cells whose content stays put (under STILL_PCT of normal) form a held stretch; a
-pile-up is a held stretch that has grown upstream since it appeared (boxes arriving at the back of the pile),
-for GROW_HOLD_S. A standing worker holds a stretch that does not grow; a stopped belt is not running.
+Pile-up: while the belt runs, cells whose content stays put (every reading under STILL_PCT of normal) form a
+held stretch; a pile-up is a held stretch whose held cells reach upstream of where it first settled (boxes
+arriving at the back of the pile), for GROW_HOLD_S. A standing worker holds a stretch that does not grow; a
+stopped belt is not running.
 No measured cell: the state is unknown and nothing changes.
 """
 
