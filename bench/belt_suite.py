@@ -45,7 +45,7 @@ def suite(minutes: float = 10.0, normal_minutes: float = 15.0) -> list[tuple[str
             17, d, 45, 60, "dark", 3.0, events=_ev("pileup", [100 * k, 300 * k, 480 * k], 40)
             + _ev("dim", [250 * k], 150, 0.8))),
         ("slow belt (25 %) and short stops (4 s), down-left", BeltSpec(
-            18, d, 135, 32, "strong", events=_ev("slow", [60 * k, 260 * k, 450 * k], 90)
+            18, d, 135, 32, "strong", events=_ev("slow", [60 * k, 260 * k, 450 * k], 90 * k)
             + _ev("stop", [180 * k, 200 * k, 380 * k, 400 * k, 560 * k], 4))),
         ("normal running: dark belt, empty spells under dim light, right", BeltSpec(
             21, n, 0, 25, "dark", 4.0, events=_ev("empty", [120 + 180 * i for i in range(int(n // 180) - 1)], 30)

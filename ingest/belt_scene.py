@@ -89,7 +89,10 @@ class BeltScene:
         self._length = self._fit_length()
         self._background = _background(spec.seed, spec.width, spec.height)
         self._texture = _texture(spec.seed, spec.texture, self._length * 6, self._across)
-        self._noise = np.random.default_rng([spec.seed, 9]).normal(0, 2.0, (NOISE_FRAMES, spec.height, spec.width, 1))
+        noise = np.random.default_rng([spec.seed, 9]).normal(0, 2.0, (NOISE_FRAMES, spec.height, spec.width, 1))
+        noise = np.repeat(np.clip(np.round(noise), -127, 127), 3, axis=3)
+        self._noise_up = np.maximum(noise, 0).astype(np.uint8)  # added and subtracted with saturation (fast)
+        self._noise_down = np.maximum(-noise, 0).astype(np.uint8)
         self._boxes = _load_boxes(spec, self._scale)
         self._matrix = self._placement()
         self._mask = self._belt_mask()
@@ -128,8 +131,8 @@ class BeltScene:
         image = self._light(image, t)
         if any(e.kind == "shake" and e.covers(t) for e in self.spec.events):
             image = self._shake(image, t)
-        noise = self._noise[round(t * 7.3) % NOISE_FRAMES]
-        return np.asarray(np.clip(image + noise, 0, 255), np.uint8)
+        k = round(t * 7.3) % NOISE_FRAMES
+        return np.asarray(cv2.subtract(cv2.add(image, self._noise_up[k]), self._noise_down[k]), np.uint8)
 
     def _strip(self, t: float) -> Image:
         """The visible belt in belt coordinates, [across, length, 3]: texture scrolled by the travel, then boxes."""

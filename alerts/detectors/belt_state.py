@@ -8,9 +8,10 @@ belt or any box it still carries shows its speed, however much of it a pile or a
 
 Stopped: belt speed under `stopped_below_pct` of normal; running again above `clear_above_pct` (hysteresis).
 Before the normal speed is learned, FLOOR_FW_S (and twice that) stand in for both.
-Pile-up: while the belt runs, cells whose content stays put (under STILL_PCT of normal) form a held stretch; a
-pile-up is a held stretch that has grown upstream since it appeared (boxes arriving at the back of the pile),
-for GROW_HOLD_S. A standing worker holds a stretch that does not grow; a stopped belt is not running.
+Pile-up: while the belt runs, cells whose content stays put (every reading under STILL_PCT of normal) form a
+held stretch; a pile-up is a held stretch whose held cells reach upstream of where it first settled (boxes
+arriving at the back of the pile), for GROW_HOLD_S. A standing worker holds a stretch that does not grow; a
+stopped belt is not running.
 No measured cell: the state is unknown and nothing changes.
 """
 
@@ -31,9 +32,10 @@ AGREE = 0.4  # readings of a cell may differ from their mean by this share of it
 AGREE_PCT = 10.0  # ... plus this % of normal speed
 IMPLAUSIBLE = 2.5  # a cell faster than this x normal is not belt
 FLOOR_FW_S = 0.003  # frame widths per second: stands in as "stopped below" until the normal speed is learned
-STILL_PCT = 20.0  # % of normal under which a cell's content is held still
+STILL_PCT = 4.0  # % of normal under which a cell's content is held still (at 2 fps: under 0.1 px per pair at 5 px/s)
+STILL_FLOOR_FW_S = 0.0025  # frame widths per second (1.6 px/s at 640): the noise of a still cell's reading
 SETTLE_S = 1.0  # a held stretch's size is taken over its first second
-GROW_HOLD_S = 2.0  # it must stay larger than that for this long to be a pile-up
+GROW_HOLD_S = 1.0  # it must stay larger than that for this long to be a pile-up
 GAP_CELLS = 2  # unmeasured cells that may lie inside one held stretch
 MAX_GROW = 2  # a held stretch grows upstream by at most this many cells per tick (an arriving box or two)
 
@@ -71,6 +73,9 @@ class BeltJudge:
         self.pileup = False
         self._spell: _Spell | None = None
         self._last_tick: float | None = None
+        self._spread: Floats = np.zeros(0)
+        self._last_speed: float | None = None
+        self._upstream_now: int | None = None  # the back of the followed stretch as held at this tick
         self.view = BeltView(None, None, 0, 0, 0)
 
     def add(self, reading: PairReading) -> None:
@@ -88,7 +93,7 @@ class BeltJudge:
             return False
         width = self._readings[-1].source_width
         normal = self.normal.px_s(width)
-        held = _held(cells, normal, width)
+        held = _held(cells, self._spread, normal, width)
         span = self._follow(now, held, cells)
         index = np.arange(len(cells))
         # The pile's front blurs into the next cell (a cell is matched with context): that cell is left out too.
@@ -97,7 +102,11 @@ class BeltJudge:
         speed = _belt_speed(outside, normal)
         if span is not None and speed is not None and np.isfinite(outside).sum() < 2:
             speed = speed if speed > self._thresholds(width)[1] else None  # beside a pile, one still cell is no stop
-        self.view = BeltView(speed, normal, int((held & in_pile).sum()), int(np.isfinite(cells).sum()), len(cells))
+        if speed is not None:
+            self._last_speed = speed
+        # Figures for an alert: beside a pile the exposed belt may show nothing this tick; its last speed stands.
+        self.view = BeltView(self._last_speed, normal, int((held & in_pile).sum()), int(np.isfinite(cells).sum()),
+                             len(cells))
         if speed is None and self._spell is None:
             return False
         if speed is not None:
@@ -128,7 +137,7 @@ class BeltJudge:
         """The current span of the held stretch being followed (None if none). It grows upstream by at most
         MAX_GROW cells per tick (boxes arriving at its back), never shrinks, and ends once most of its measured
         cells are seen moving again."""
-        spell = self._spell
+        spell, self._upstream_now = self._spell, None
         if spell is None:
             return None
         up, down = spell.span
@@ -139,6 +148,7 @@ class BeltJudge:
         near = [s for s in _stretches(held, cells) if s[1] >= up - MAX_GROW - GAP_CELLS and s[0] <= down + 1]
         if near:
             up = max(min(s[0] for s in near), up - MAX_GROW)
+            self._upstream_now = up
         if now - spell.began <= SETTLE_S:
             spell.first = (min(up, spell.first[0]), down)
         spell.span = (min(up, spell.span[0]), down)
@@ -149,7 +159,9 @@ class BeltJudge:
         if spell is None or self.stopped:
             self.pileup = False
             return
-        grown = spell.span[0] < spell.first[0] and spell.span[1] - spell.span[0] >= 1
+        grown = self._upstream_now is not None and self._upstream_now < spell.first[0]
+        if self._upstream_now is None and spell.grown_since is not None:
+            return  # the back of the stretch is not measured now: keep what was seen
         if not grown:
             spell.grown_since = None
             self.pileup = False
@@ -170,7 +182,9 @@ class BeltJudge:
         mean = np.where(measured, pairs, 0.0).sum(axis=0) / np.maximum(counts, 1)
         normal = self.normal.px_s(self._readings[-1].source_width) or 0.0
         tolerance = AGREE * np.abs(mean) + AGREE_PCT / 100 * normal
-        steady = np.all(~measured | (np.abs(pairs - mean) <= tolerance), axis=0)
+        deviation = np.where(measured, np.abs(pairs - mean), 0.0)  # [pairs, cells]
+        steady = np.all(deviation <= tolerance, axis=0)
+        self._spread = deviation.max(axis=0)  # [cells] px/s: how much a cell's readings wandered
         enough = counts >= max(1, math.ceil(MEASURED_SHARE * len(pairs)))
         return np.where(enough & steady, mean, np.nan)
 
@@ -183,10 +197,11 @@ def _belt_speed(cells: Floats, normal: float | None) -> float | None:
     return None if ok.size == 0 else max(0.0, float(ok.max()))
 
 
-def _held(cells: Floats, normal: float | None, width: int) -> np.ndarray:
-    """[cells] bool: content standing still."""
-    still = STILL_PCT / 100 * normal if normal is not None else 2 * FLOOR_FW_S * width
-    return np.isfinite(cells) & (np.abs(np.nan_to_num(cells, nan=np.inf)) < still)
+def _held(cells: Floats, spread: Floats, normal: float | None, width: int) -> np.ndarray:
+    """[cells] bool: content standing still, every reading of the window under STILL_PCT of normal (at least
+    STILL_FLOOR_FW_S): boxes in a pile do not move at all; a worker in front of the belt sways."""
+    still = max(STILL_FLOOR_FW_S * width, 0.0 if normal is None else STILL_PCT / 100 * normal)
+    return np.isfinite(cells) & (np.abs(np.nan_to_num(cells, nan=np.inf)) + spread < still)
 
 
 def _stretches(held: np.ndarray, cells: Floats) -> list[tuple[int, int]]:

@@ -2,7 +2,7 @@
 // (docs/alert-event.schema.json) is a detector's addition, e.g. people's boxes or a belt's speed against normal.
 const SCHEMA_KEYS = new Set([
   "schema_version", "event_id", "id", "seq", "type", "rule", "camera", "condition", "severity", "score",
-  "peak_score", "question", "explanation", "started_at", "ended_at", "emitted_at", "snapshot", "clip",
+  "peak_score", "question", "explanation", "started_at", "ended_at", "emitted_at", "snapshot", "clip", "model",
 ]);
 const BOX_KEYS = ["box", "bbox", "xyxy"];
 const GROUND_KEYS = ["ground", "ground_point", "foot", "feet"];
@@ -54,7 +54,7 @@ function box([x0, y0, x1, y1], ground, item) {
   return {
     x0, y0, x1, y1,
     ground: ground || [(x0 + x1) / 2, y1],
-    label: item.label || item.track_id || item.id || null,
+    label: item.label ?? item.track_id ?? item.track ?? item.id ?? null,
     inZone: item.in_zone ?? item.inside ?? null,
   };
 }
