@@ -19,6 +19,7 @@ from config.settings import VigilSettings
 from ingest.status import CameraStatus
 from service.embedded_redis import EmbeddedRedis, RedisServerError
 from service.logging import configure_logging
+from service.status_hop import StatusHop
 
 log = structlog.get_logger(__name__)
 RUNTIME_FILE = "run/service.json"
@@ -118,25 +119,9 @@ class Service:
         path.write_text(json.dumps(info))
         self._stack.callback(path.unlink, missing_ok=True)
 
-    def status_callback(self, sink: asyncio.Queue[CameraStatus]) -> _StatusHop:
+    def status_callback(self, sink: asyncio.Queue[CameraStatus]) -> StatusHop:
         assert self._loop is not None
-        return _StatusHop(self._loop, sink)
-
-
-class _StatusHop:
-    """Ingest emits statuses from its threads; this hops each one onto the event loop's queue."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, sink: asyncio.Queue[CameraStatus]) -> None:
-        self._loop = loop
-        self._sink = sink
-
-    def __call__(self, status: CameraStatus) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is closing: the status no longer matters
-            self._loop.call_soon_threadsafe(self._put, status)
-
-    def _put(self, status: CameraStatus) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
-            self._sink.put_nowait(status)
+        return StatusHop(self._loop, sink)
 
 
 def read_runtime(state_dir: Path) -> dict[str, str | None]:

@@ -44,11 +44,11 @@ async def start_parts(service: Service, stack: contextlib.AsyncExitStack) -> int
     ingest.start()
     stack.push_async_callback(_stop_ingest, ingest)
     if engine is not None:
-        _spawn(stack, [_feed(ingest, engine, c.id) for c in settings.cameras if c.enabled])
+        _spawn(stack, [feed_engine(ingest, engine, c.id) for c in settings.cameras if c.enabled])
     rules = RuleRunner(settings, frames=ingest.buffer, engine=engine, publisher=publisher, state_dir=state / "alerts")
     await rules.start()
     stack.push_async_callback(rules.stop)
-    _spawn(stack, [_pump_statuses(statuses, rules, publisher)])
+    _spawn(stack, [pump_statuses(statuses, rules, publisher)])
     redis = aioredis.Redis.from_url(service.redis_url, socket_connect_timeout=settings.redis.connect_timeout_s)
     stack.push_async_callback(redis.aclose)
     ctx = ServiceContext(settings, ingest, footage, engine, rules, redis,
@@ -102,7 +102,7 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-async def _feed(ingest: IngestManager, engine: EngineClient, camera_id: str) -> None:
+async def feed_engine(ingest: IngestManager, engine: EngineClient, camera_id: str) -> None:
     """Hand each camera's new sampled frames to the engine; the engine samples and drops by its own policy."""
     buffer = ingest.buffer(camera_id)
     next_seq = 0
@@ -113,7 +113,7 @@ async def _feed(ingest: IngestManager, engine: EngineClient, camera_id: str) -> 
         await asyncio.sleep(FEED_PERIOD_S)
 
 
-async def _pump_statuses(
+async def pump_statuses(
     statuses: asyncio.Queue[CameraStatus], rules: RuleRunner, publisher: AlertPublisher
 ) -> None:
     while True:

@@ -11,13 +11,11 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from alerts.event import AlertEvent
 from alerts.history import entry_event
-from service.api.errors import Unavailable
 from service.api.metrics import SSE_CLIENTS, SSE_REFUSED
+from service.api.slots import SlotResponse, Slots
 
 log = structlog.get_logger(__name__)
 BLOCK_MS = 10_000  # one XREAD waits at most this long; a keep-alive comment follows an empty wait
@@ -28,38 +26,18 @@ BATCH = 100
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
-class StreamSlots:
+class StreamSlots(Slots):
     """Bounds the open live streams (each holds a Redis connection in a blocking read); policy: refuse the new one."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.open = 0
-
-    def acquire(self) -> None:
-        if self.open >= self.limit:
-            SSE_REFUSED.inc()
-            raise Unavailable(f"{self.limit} live alert streams are already open; close a console tab and retry")
-        self.open += 1
-        SSE_CLIENTS.set(self.open)
-
-    def release(self) -> None:
-        self.open -= 1
-        SSE_CLIENTS.set(self.open)
+        super().__init__(limit, "live alert streams", SSE_REFUSED, SSE_CLIENTS)
 
 
-class EventStreamResponse(StreamingResponse):
-    """Releases its slot however the stream ends: finished, client gone, or the server stopping."""
+class EventStreamResponse(SlotResponse):
+    """A server-sent event stream that releases its stream slot however it ends."""
 
     def __init__(self, events: AsyncIterator[str], slots: StreamSlots) -> None:
-        super().__init__(events, media_type="text/event-stream",
-                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-        self._slots = slots
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._slots.release()
+        super().__init__(events, "text/event-stream", slots)
 
 
 def resume_id(last_event_id: str | None) -> str | None:

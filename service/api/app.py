@@ -34,10 +34,15 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     for router in (health.router, cameras.router, ask.router, footage.router, alerts.router, whip.router,
                    live.guarded, zones.router):
         app.include_router(router, dependencies=guarded, responses=errors(401, 422))
+    finish_app(app, ctx.settings.api.max_body_bytes)
+    return app
+
+
+def finish_app(app: FastAPI, max_body_bytes: int) -> None:
+    """The console, JSON errors and the middlewares, shared with the cluster front (service/cluster/front.py)."""
     mount_console(app)
     install_error_handlers(app)
     # Added last runs first: the shield wraps everything, then headers, then the body limit.
-    app.add_middleware(BodyLimit, limit=ctx.settings.api.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ErrorShield)
-    return app

@@ -18,15 +18,15 @@ import numpy.typing as npt
 import structlog
 from fastapi import APIRouter, Query, Request
 from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from ingest.frame import Frame
 from service.api.auth import header_token_ok
 from service.api.deps import Camera, Ctx, known_camera
-from service.api.errors import ApiError, Unauthorized, Unavailable
+from service.api.errors import ApiError, Unauthorized
 from service.api.live_tickets import LiveTickets
 from service.api.metrics import AUTH_FAILURES, LIVE_REFUSED, LIVE_VIEWERS
 from service.api.schemas import LiveTicketView
+from service.api.slots import SlotResponse, Slots
 
 log = structlog.get_logger(__name__)
 guarded = APIRouter(prefix="/api/cameras", tags=["live"])  # behind the bearer-token guard
@@ -38,23 +38,11 @@ JPEG_QUALITY = 80
 WIDTHS = (320, 640, 960, 1280, 1920)  # a few sizes only, so the shared encodings stay bounded
 
 
-class LiveSlots:
+class LiveSlots(Slots):
     """Bounds the open live views (each one wakes every POLL_S); policy: refuse the new one with 503."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.open = 0
-
-    def acquire(self) -> None:
-        if self.open >= self.limit:
-            LIVE_REFUSED.inc()
-            raise Unavailable(f"{self.limit} live views are already open; close a console tab and retry")
-        self.open += 1
-        LIVE_VIEWERS.set(self.open)
-
-    def release(self) -> None:
-        self.open -= 1
-        LIVE_VIEWERS.set(self.open)
+        super().__init__(limit, "live views", LIVE_REFUSED, LIVE_VIEWERS)
 
 
 class LiveJpegs:
@@ -87,19 +75,11 @@ def encode_jpeg(image: npt.NDArray[np.uint8], width: int | None) -> bytes:
     return bytes(buf)
 
 
-class LiveResponse(StreamingResponse):
-    """Releases its slot however the stream ends: the viewer left, or the server is stopping."""
+class LiveResponse(SlotResponse):
+    """An MJPEG stream that releases its live-view slot however it ends."""
 
     def __init__(self, parts: AsyncIterator[bytes], slots: LiveSlots) -> None:
-        super().__init__(parts, media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
-                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-        self._slots = slots
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._slots.release()
+        super().__init__(parts, f"multipart/x-mixed-replace; boundary={BOUNDARY}", slots)
 
 
 @guarded.post("/{camera_id}/live-ticket", response_model=LiveTicketView,

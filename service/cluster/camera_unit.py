@@ -26,7 +26,8 @@ from service.api.camera_views import camera_view
 from service.api.schemas import CameraView
 from service.cluster.rule_state import RedisRuleStore
 from service.context import ServiceContext
-from service.wiring import _feed, _pump_statuses
+from service.status_hop import StatusHop
+from service.wiring import feed_engine, pump_statuses
 
 if TYPE_CHECKING:
     from engine.client import EngineClient
@@ -65,20 +66,20 @@ class CameraUnit:
         await publisher.start()
         self._stack.push_async_callback(publisher.stop)
         statuses: asyncio.Queue[CameraStatus] = asyncio.Queue(maxsize=100)
-        ingest = IngestManager(s.cameras, self.footage, on_status=_Hop(asyncio.get_running_loop(), statuses))
+        ingest = IngestManager(s.cameras, self.footage, on_status=StatusHop(asyncio.get_running_loop(), statuses))
         ingest.start()
         self._stack.push_async_callback(ingest.stop)
         if self._engine is not None:
             # pushed before the feeder: on stop the feeder ends first, then the engine lets the camera go
             self._stack.push_async_callback(_release, self._engine, self.camera_id)
-            self._spawn(_feed(ingest, self._engine, self.camera_id))
+            self._spawn(feed_engine(ingest, self._engine, self.camera_id))
         store = RedisRuleStore(self._redis_url, self.camera_id, s.redis.connect_timeout_s)
         self._stack.callback(store.close)
         rules = RuleRunner(s, frames=ingest.buffer, engine=self._engine, publisher=publisher,
                            state_dir=root / "alerts", store=store)
         await rules.start()  # restores the camera's open alerts from Redis
         self._stack.push_async_callback(rules.stop)
-        self._spawn(_pump_statuses(statuses, rules, publisher))
+        self._spawn(pump_statuses(statuses, rules, publisher))
         client = aioredis.Redis.from_url(self._redis_url)  # connects on first use; the views never use it
         self._stack.push_async_callback(client.aclose)
         self._ctx = ServiceContext(s, ingest, self.footage, self._engine, rules, client,
@@ -115,18 +116,3 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-class _Hop:
-    """Ingest reports statuses from its threads; this hops each onto the unit's event-loop queue."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, sink: asyncio.Queue[CameraStatus]) -> None:
-        self._loop, self._sink = loop, sink
-
-    def __call__(self, status: CameraStatus) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is closing: the status no longer matters
-            self._loop.call_soon_threadsafe(self._put, status)
-
-    def _put(self, status: CameraStatus) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
-            self._sink.put_nowait(status)

@@ -19,14 +19,12 @@ from config.cameras import CameraSettings
 from config.settings import VigilSettings
 from service.api import alerts
 from service.api.alert_feed import StreamSlots
-from service.api.app import MAX_LIVE_STREAMS
+from service.api.app import MAX_LIVE_STREAMS, finish_app
 from service.api.ask import check_limits
 from service.api.auth import require_token
-from service.api.console import mount_console
-from service.api.errors import NotFound, Unavailable, error_response, install_error_handlers
+from service.api.errors import NotFound, Unavailable, error_response
 from service.api.footage import check_clip_range
 from service.api.health import model_note
-from service.api.middleware import BodyLimit, ErrorShield, SecurityHeaders
 from service.api.schemas import AskRequest, AskResponse, CameraView, InfoView, LimitsView
 from service.cluster.coordinator import Coordinator
 from service.cluster.members import ActorCallError, call
@@ -186,9 +184,5 @@ def create_front(ctx: ClusterContext) -> FastAPI:
     app.include_router(public)
     for routes in (router, alerts.router):
         app.include_router(routes, dependencies=[Depends(require_token)])
-    mount_console(app)
-    install_error_handlers(app)
-    app.add_middleware(BodyLimit, limit=ctx.settings.api.max_body_bytes)
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(ErrorShield)
+    finish_app(app, ctx.settings.api.max_body_bytes)
     return app
