@@ -15,7 +15,7 @@ from config.checks import cross_checks, remember_secrets
 from config.errors import ConfigError, ConfigIssue
 from config.introspect import allowed_keys
 from config.settings import VigilSettings
-from config.urls import encode_component, redact_url, userinfo_span
+from config.urls import encode_component, redact_url, remember_secret, userinfo_span
 from config.yaml_reader import read_yaml
 
 __all__ = ["DEMO_CONFIG", "check_references", "format_path", "load_settings", "redact_url"]
@@ -97,7 +97,10 @@ def _substitute(template: str, loc: tuple[int | str, ...], issues: list[ConfigIs
     def value(match: re.Match[str]) -> str:
         found = _lookup(match, loc, issues)
         in_userinfo = span is not None and span[0] <= match.start() < span[1]
-        return encode_component(found) if in_userinfo or 0 <= query < match.start() else found
+        encoded = in_userinfo or 0 <= query < match.start()
+        if encoded or ("://" in template and "@" in template[match.end():]):  # credentials, URL broken or not
+            remember_secret(found)  # masked in the errors of this very load, before the URL is known to parse
+        return encode_component(found) if encoded else found
 
     return _VAR.sub(value, template)
 
