@@ -186,8 +186,10 @@ def _message(err: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
         return f"unknown key; allowed here: {', '.join(allowed_keys(VigilSettings, loc)) or 'see the docs'}"
     if err["type"] == "missing":
         return "required key is missing"
-    message = str(err["msg"])
-    return message.removeprefix("Value error, ")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "string_type" and isinstance(err.get("input"), bool):  # YAML 1.1 reads `off` as false
+        message += "; YAML reads yes/no/on/off/true/false as true or false: quote the value (e.g. 'off')"
+    return message
 
 
 def _is_plain_url(value: object) -> bool:

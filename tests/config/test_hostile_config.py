@@ -54,6 +54,8 @@ HOSTILE: list[tuple[str, bytes, str]] = [
     ("nul-in-file-path", b"cameras:\n  - id: c\n    source: {type: file, path: \"a\\0.mp4\"}\n",
      "cameras[0].source.path: holds a NUL byte"),
     ("nul-in-model-path", b"engine: {model_path: \"/models/\\0\"}\n", "engine.model_path: holds a NUL byte"),
+    ("id-read-as-false", (CAMERA + "rules:\n  - id: off\n    cameras: all\n    condition: {type: camera_offline}\n"
+                          ).encode(), "rules[0].id: Input should be a valid string; YAML reads yes/no/on/off"),
     ("redis-url-garbage", b"redis: {url: 'redis://:pa/ss@host:6379/0'}\n", "redis.url: does not parse as a URL"),
 ]
 
