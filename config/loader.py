@@ -60,8 +60,9 @@ def load_settings(path: Path | str | None = None) -> VigilSettings:
 def _validate(data: dict[str, Any], issues: list[ConfigIssue]) -> VigilSettings | None:
     try:
         return VigilSettings(**data)
-    except ValidationError as exc:
-        issues += _issues(exc.errors())
+    except ValidationError as exc:  # a key already reported (say, its variable is unset) is not reported twice
+        reported = {issue.path for issue in issues}
+        issues += [issue for issue in _issues(exc.errors()) if issue.path not in reported]
     except SettingsError as exc:  # a VIGIL_* variable that is not valid JSON for its field
         field = _ENV_FIELD.search(str(exc))
         name = f"VIGIL_{field.group('field').upper()}" if field else "a VIGIL_* variable"
