@@ -43,11 +43,12 @@ def ask(settings: VigilSettings, camera: str, question: str, yes_no: bool, windo
     try:
         # longer than the server's own limit, so a slow engine is reported by the server (504), not as absent
         response = httpx.post(base + path, json=body, headers=_headers(settings), timeout=ASK_TIMEOUT_S + 15)
-        data = response.json()
     except httpx.TimeoutException as exc:
         raise ServiceUnreachable(f"{base} did not answer within {ASK_TIMEOUT_S + 15:.0f} s") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise ServiceUnreachable(f"no Vigil service at {base} ({exc}); start it with `vigil run`") from exc
+    try:
+        data = response.json()
     except ValueError as exc:
         reason = f"{base} answered {response.status_code} without JSON: is it a Vigil service?"
         raise ServiceUnreachable(reason) from exc
