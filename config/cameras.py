@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, IPvAnyAddress, SecretStr, field_validator
 
-from config.base import StrictModel
+from config.base import FsPath, StrictModel
 from config.urls import url_problem
 
 
@@ -31,7 +30,7 @@ class RtspSource(StrictModel):
 
 class FileSource(StrictModel):
     type: Literal["file"] = "file"
-    path: Path = Field(description="local video file (any container/codec FFmpeg reads)")
+    path: FsPath = Field(description="local video file (any container/codec FFmpeg reads)")
     realtime: bool = Field(True, description="pace frames to the file's timestamps; false reads as fast as possible")
     loop: bool = Field(False, description="start again at the end instead of ending the stream")
 

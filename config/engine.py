@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from config.base import StrictModel
+from config.base import FsPath, StrictModel
 
 
 class EngineSettings(StrictModel):
@@ -16,7 +15,7 @@ class EngineSettings(StrictModel):
         "tiny", description="tiny: untrained, for tests and the demo; bench: real proportions, random weights; "
         "videoxl2: the released model, needs model_path"
     )
-    model_path: Path | None = Field(None, description="local Video-XL-2 checkpoint directory (Hugging Face layout)")
+    model_path: FsPath | None = Field(None, description="local Video-XL-2 checkpoint directory (Hugging Face layout)")
     device: str = Field("cpu", description="torch device: cpu, cuda, cuda:1, ...")
     dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="weights and KV dtype")
     seed: int = Field(0, description="seed for the tiny/bench presets' random weights")

@@ -15,7 +15,7 @@ from config.checks import cross_checks, remember_secrets
 from config.errors import ConfigError, ConfigIssue
 from config.introspect import allowed_keys
 from config.settings import VigilSettings
-from config.urls import encode_component, redact_url, userinfo_span
+from config.urls import encode_component, redact_url, remember_secret, userinfo_span
 from config.yaml_reader import read_yaml
 
 __all__ = ["DEMO_CONFIG", "check_references", "format_path", "load_settings", "redact_url"]
@@ -60,8 +60,9 @@ def load_settings(path: Path | str | None = None) -> VigilSettings:
 def _validate(data: dict[str, Any], issues: list[ConfigIssue]) -> VigilSettings | None:
     try:
         return VigilSettings(**data)
-    except ValidationError as exc:
-        issues += _issues(exc.errors())
+    except ValidationError as exc:  # a key already reported (say, its variable is unset) is not reported twice
+        reported = {issue.path for issue in issues}
+        issues += [issue for issue in _issues(exc.errors()) if issue.path not in reported]
     except SettingsError as exc:  # a VIGIL_* variable that is not valid JSON for its field
         field = _ENV_FIELD.search(str(exc))
         name = f"VIGIL_{field.group('field').upper()}" if field else "a VIGIL_* variable"
@@ -97,7 +98,10 @@ def _substitute(template: str, loc: tuple[int | str, ...], issues: list[ConfigIs
     def value(match: re.Match[str]) -> str:
         found = _lookup(match, loc, issues)
         in_userinfo = span is not None and span[0] <= match.start() < span[1]
-        return encode_component(found) if in_userinfo or 0 <= query < match.start() else found
+        encoded = in_userinfo or 0 <= query < match.start()
+        if encoded or ("://" in template and "@" in template[match.end():]):  # credentials, URL broken or not
+            remember_secret(found)  # masked in the errors of this very load, before the URL is known to parse
+        return encode_component(found) if encoded else found
 
     return _VAR.sub(value, template)
 
@@ -183,8 +187,10 @@ def _message(err: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
         return f"unknown key; allowed here: {', '.join(allowed_keys(VigilSettings, loc)) or 'see the docs'}"
     if err["type"] == "missing":
         return "required key is missing"
-    message = str(err["msg"])
-    return message.removeprefix("Value error, ")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "string_type" and isinstance(err.get("input"), bool):  # YAML 1.1 reads `off` as false
+        message += "; YAML reads yes/no/on/off/true/false as true or false: quote the value (e.g. 'off')"
+    return message
 
 
 def _is_plain_url(value: object) -> bool:

@@ -20,7 +20,16 @@ def _check_region(points: list[Point]) -> list[Point]:
             raise ValueError(f"point ({x}, {y}) is outside the normalized range 0..1")
     if len(points) == 2 and (points[0][0] >= points[1][0] or points[0][1] >= points[1][1]):
         raise ValueError(f"box {points} is empty: write [[x0, y0], [x1, y1]] with x0 < x1 and y0 < y1")
+    if len(points) > 2 and _signed_area(points) == 0.0:
+        raise ValueError(f"polygon {points} encloses no area (its points lie on one line, or crossing edges cancel "
+                         "out); list its corners in order around the region")
     return points
+
+
+def _signed_area(points: list[Point]) -> float:
+    """Shoelace formula (Gauss): the polygon's signed area, in frame fractions; 0 for a degenerate one."""
+    doubled = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True))
+    return round(doubled / 2, 12)  # float noise of collinear points is not an area
 
 
 class QuestionCondition(StrictModel):

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.base import FsPath
 from config.cameras import CameraSettings
 from config.cluster import ClusterSettings
 from config.engine import EngineSettings
@@ -23,7 +24,7 @@ class VigilSettings(BaseSettings):
         env_prefix="VIGIL_", env_nested_delimiter="__", extra="forbid", frozen=True, case_sensitive=False
     )
 
-    state_dir: Path = Field(
+    state_dir: FsPath = Field(
         Path("./state"), description="everything the service writes: caches, footage, outbox, Redis data"
     )
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="log level and format")

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 _AUTHORITY_END = re.compile(r"[/?#\s'\"<>]")
+_TEMPLATE_AUTHORITY_END = re.compile(r"[/?#]")
 _SECRET_PARAMS = re.compile(r"(?P<key>[?&](?:user(?:name)?|pass(?:word|wd)?|pwd|token|auth|key)=)[^&#\s'\"]*",
                             re.IGNORECASE)
 MIN_REMEMBERED = 6  # shorter secrets are masked only where the URL structure shows them, not anywhere in text
@@ -81,11 +82,12 @@ def _raw_at(text: str, start: int) -> int:
 
 def userinfo_span(url: str) -> tuple[int, int] | None:
     """(start, end) of the userinfo in a URL template, by structure: after '://', up to the last '@' of the
-    authority; None when it has none. Placeholders (${VAR}) are still unexpanded, so '/' ends the authority."""
+    authority; None when it has none. Placeholders (${VAR}) are still unexpanded, so '/' ends the authority;
+    a template is one config value, so a space (say in a user name) does not end it as it would in free text."""
     match = _SCHEME.match(url)
     if not match:
         return None
-    end_match = _AUTHORITY_END.search(url, match.end())
+    end_match = _TEMPLATE_AUTHORITY_END.search(url, match.end())
     end = end_match.start() if end_match else len(url)
     at = url.rfind("@", match.end(), end)
     return (match.end(), at) if at >= 0 else None

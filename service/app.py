@@ -29,6 +29,10 @@ class StateDirInUse(VigilError):
     """Another live `vigil run` already uses this state directory."""
 
 
+class StateDirUnusable(VigilError):
+    """state_dir cannot be created or is not a directory (a file there, no permission, read-only disk)."""
+
+
 class Service:
     """Owns the lifecycle of one machine's parts. The constructor is cheap; start() opens, stop() closes."""
 
@@ -59,12 +63,22 @@ class Service:
         from service.wiring import start_parts
 
         check_bind(self.settings)  # before anything starts: a public bind without a token is refused
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._make_state_dir()
         self._check_run_file()
         self.http_socket = self._reserve_http()  # a taken port fails now, not after the model has loaded
         self.redis_url = await self._start_redis()
         self.http_port = await start_parts(self, self._stack)
         self._write_runtime_file()
+
+    def _make_state_dir(self) -> None:
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "a file is there" if self.state_dir.is_file() else exc.strerror or str(exc)
+            raise StateDirUnusable(
+                f"state_dir {str(self.state_dir)!r} cannot be used as a directory ({why}); "
+                "point state_dir at a directory this user can write"
+            ) from exc
 
     async def _start_redis(self) -> str:
         if self.settings.redis.url is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 import traceback
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("camera")
     ask.add_argument("question")
     ask.add_argument("--yes-no", action="store_true", help="return P(yes) instead of free text")
-    ask.add_argument("--window", type=float, default=None, help="only the last N seconds")
+    ask.add_argument("--window", type=_seconds, default=None, help="only the last N seconds")
     ask.add_argument("--config", type=Path, default=DEMO_CONFIG, help="settings of the running service")
     ask.add_argument("--url", default=None, help="service URL (default: from the config's api section)")
     info = sub.add_parser("info", help="print every address of the service: console, API, metrics, Redis")
@@ -112,6 +113,17 @@ def _run_cluster(config: Path) -> int:
     except ImportError as exc:  # Ray is an optional extra
         raise VigilError(f"cluster mode needs Ray ({exc}); install it with `pip install -e '.[cluster]'`") from exc
     return run_cluster(settings)
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (`--window 1e309` or `nan` is a usage error, not a request)."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from exc
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} must be a positive, finite number of seconds")
+    return value
 
 
 def _iso_time(text: str) -> datetime:

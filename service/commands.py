@@ -43,11 +43,12 @@ def ask(settings: VigilSettings, camera: str, question: str, yes_no: bool, windo
     try:
         # longer than the server's own limit, so a slow engine is reported by the server (504), not as absent
         response = httpx.post(base + path, json=body, headers=_headers(settings), timeout=ASK_TIMEOUT_S + 15)
-        data = response.json()
     except httpx.TimeoutException as exc:
         raise ServiceUnreachable(f"{base} did not answer within {ASK_TIMEOUT_S + 15:.0f} s") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise ServiceUnreachable(f"no Vigil service at {base} ({exc}); start it with `vigil run`") from exc
+    try:
+        data = response.json()
     except ValueError as exc:
         reason = f"{base} answered {response.status_code} without JSON: is it a Vigil service?"
         raise ServiceUnreachable(reason) from exc
@@ -111,12 +112,12 @@ def info(settings: VigilSettings) -> int:
     running = pid is not None and _alive(int(pid))
     api = settings.api
     host = f"[{api.host}]" if ":" in api.host else api.host
-    base = (runtime.get("api_url") if running else None) or f"http://{host}:{api.port}"
+    base = (runtime.get("api_url") if running else None) or f"http://{host}:{_port(api.port)}"
     if settings.redis.url is not None:
         redis = f"{redact_url(settings.redis.url.get_secret_value())} (redis.url)"
     else:
         embedded = runtime.get("redis_url") if running else None
-        redis = f"{embedded or f'redis://127.0.0.1:{settings.redis.embedded_port}/0'} (embedded)"
+        redis = f"{embedded or f'redis://127.0.0.1:{_port(settings.redis.embedded_port)}/0'} (embedded)"
     state = f"running, pid {pid}" if running else "not running: configured addresses"
     lines = [f"service  {state} (state_dir {settings.state_dir})"]
     if api.enabled:
@@ -125,6 +126,11 @@ def info(settings: VigilSettings) -> int:
     lines += [f"redis    {redis}, stream {settings.redis.stream}"]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _port(port: int) -> str:
+    """A configured port as `vigil info` shows it before the service runs: 0 is a free port picked at start."""
+    return str(port) if port else "<free port picked at start>"
 
 
 def _alive(pid: int) -> bool:

@@ -32,7 +32,7 @@ async def list_alerts(ctx: Ctx, camera: CameraFilter = None, rule: RuleFilter = 
                       until: Until = None) -> AlertList:
     """Alert events from the Redis stream, newest first, filtered by camera, rule, severity and time."""
     after = parse_since(since) if since is not None else None
-    before = parse_since(until) if until is not None else None
+    before = parse_since(until, "until") if until is not None else None
     try:
         events = await read_alerts(ctx.redis, ctx.settings.redis.stream, camera=camera, rule=rule, since=after,
                                    limit=limit, severity=severity, until=before)
@@ -53,19 +53,19 @@ async def stream_alerts(ctx: Ctx, request: Request, camera: CameraFilter = None,
     return EventStreamResponse(events, slots)
 
 
-def parse_since(value: str) -> float:
-    """Unix seconds from '1732450000.5' or '2026-11-24T16:20:00Z', between 1970 and 9999."""
+def parse_since(value: str, name: str = "since") -> float:
+    """Unix seconds from '1732450000.5' or '2026-11-24T16:20:00Z', between 1970 and 9999; `name`: the query key."""
     try:
         t = float(value)
     except ValueError:
-        t = _iso_seconds(value)
+        t = _iso_seconds(value, name)
     if not 0 <= t < LATEST_SINCE:  # also refuses nan and inf
-        raise BadRequest(f"since {value[:40]!r} is out of range; give Unix seconds or an ISO-8601 time")
+        raise BadRequest(f"{name} {value[:40]!r} is out of range; give Unix seconds or an ISO-8601 time")
     return t
 
 
-def _iso_seconds(value: str) -> float:
+def _iso_seconds(value: str, name: str) -> float:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError as exc:
-        raise BadRequest(f"since {value[:40]!r} is neither Unix seconds nor an ISO-8601 time") from exc
+        raise BadRequest(f"{name} {value[:40]!r} is neither Unix seconds nor an ISO-8601 time") from exc

@@ -52,6 +52,17 @@ def test_region_points_must_be_normalized_and_boxes_not_empty(tmp_path: Path) ->
     assert found[1].startswith("rules[1].condition.region: box [(0.5, 0.5), (0.5, 0.9)] is empty")
 
 
+def test_a_polygon_without_area_is_refused(tmp_path: Path) -> None:
+    same = {"type": "presence", "region": [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]}
+    line = {"type": "motion", "region": [[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]], "below": 0.02}
+    bow_tie = {"type": "presence", "region": [[0, 0], [1, 1], [1, 0], [0, 1]]}  # the two halves cancel
+    square = {"type": "presence", "region": [[0, 0], [1, 0], [1, 1], [0, 1]]}
+    found = issues(tmp_path, *({"id": n, "condition": c} for n, c in
+                               (("a", same), ("b", line), ("c", bow_tie), ("d", square))))
+    assert [f.split(":")[0] for f in found] == [f"rules[{i}].condition.region" for i in range(3)]
+    assert all("encloses no area" in f for f in found)
+
+
 def test_clear_below_above_threshold_and_zero_direction_are_refused(tmp_path: Path) -> None:
     hysteresis = {"id": "h", "threshold": 0.5, "clear_below": 0.7, "condition": {"type": "question", "text": "Jam?"}}
     still = {"id": "d", "condition": {"type": "motion", "region": [[0, 0], [1, 1]], "below": 0.1,

@@ -11,7 +11,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 import redis.asyncio as aioredis
 
-from config import load_settings
+from config import ConfigError, load_settings
 from config.urls import redact_url
 from ingest.lifecycle import CameraLifecycle
 from ingest.status import CameraState
@@ -59,6 +59,25 @@ def test_any_character_in_user_and_password_parses_and_is_never_shown(tmp_path: 
                  repr(redis_url), f"Authorization failed for user {user!r}: {password}"):
         shown = redact_url(text)
         assert password not in shown and quote(password, safe="") not in shown, shown
+
+
+@pytest.mark.parametrize("char", CHARACTERS, ids=[f"U+{ord(c[0]):04X}" for c in CHARACTERS])
+def test_a_user_name_written_in_the_file_never_exposes_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     char: str) -> None:
+    """A literal user name that breaks the URL ('ad min', 'ad/min'): refused or not, the password never shows."""
+    password = f"Lit{char}pw/ @#{ord(char[0])}"  # unlike any other test's: the masking is this load's own
+    user = f"ad{char}min".replace("\\", "\\\\").replace('"', '\\"')  # inside a YAML double-quoted string
+    monkeypatch.setenv("CAM_PW", password)
+    monkeypatch.setenv("REDIS_PW", "unused-here")
+    path = tmp_path / "vigil.yaml"
+    path.write_text(CONFIG.replace("${CAM_USER}", user))
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        shown = str(exc)
+    else:
+        shown = redact_url(settings.cameras[0].source.url.get_secret_value())  # type: ignore[union-attr]
+    assert password not in shown and quote(password, safe="") not in shown, shown
 
 
 def test_a_reason_on_the_status_channel_never_carries_the_password(tmp_path: Path,

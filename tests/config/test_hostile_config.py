@@ -50,6 +50,12 @@ HOSTILE: list[tuple[str, bytes, str]] = [
      "cameras[0].source.url: has a port outside"),
     ("raw-slash-in-password", b"cameras:\n  - id: c\n    source: {type: rtsp, url: 'rtsp://u:p/w@host/s'}\n",
      "cameras[0].source.url: does not parse as a URL"),
+    ("nul-in-state-dir", b"state_dir: \"st\\0ate\"\n", "state_dir: holds a NUL byte"),
+    ("nul-in-file-path", b"cameras:\n  - id: c\n    source: {type: file, path: \"a\\0.mp4\"}\n",
+     "cameras[0].source.path: holds a NUL byte"),
+    ("nul-in-model-path", b"engine: {model_path: \"/models/\\0\"}\n", "engine.model_path: holds a NUL byte"),
+    ("id-read-as-false", (CAMERA + "rules:\n  - id: off\n    cameras: all\n    condition: {type: camera_offline}\n"
+                          ).encode(), "rules[0].id: Input should be a valid string; YAML reads yes/no/on/off"),
     ("redis-url-garbage", b"redis: {url: 'redis://:pa/ss@host:6379/0'}\n", "redis.url: does not parse as a URL"),
 ]
 
@@ -88,7 +94,7 @@ def vigil(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["alias-bomb", "deep-brackets", "not-utf8", "non-string-top-key",
-                                  "public-bind-no-token"])
+                                  "public-bind-no-token", "nul-in-state-dir"])
 def test_check_config_and_run_refuse_alike_with_exit_2(tmp_path: Path, name: str) -> None:
     text = next(t for n, t, _ in HOSTILE if n == name)
     path = tmp_path / "vigil.yaml"
@@ -98,6 +104,18 @@ def test_check_config_and_run_refuse_alike_with_exit_2(tmp_path: Path, name: str
         assert done.returncode == 2, done.stderr[-2000:]
         assert "Traceback" not in done.stderr
     assert checked.stderr == ran.stderr  # one validation, one message
+
+
+@pytest.mark.slow
+def test_run_names_a_state_dir_it_cannot_create_without_a_traceback(tmp_path: Path) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("not a directory\n")
+    path = tmp_path / "vigil.yaml"
+    path.write_text(f"state_dir: {taken}\napi: {{port: 0}}\nredis: {{embedded_port: 0}}\n")
+    done = vigil("run", "--config", str(path))
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert f"state_dir '{taken}' cannot be used as a directory (a file is there)" in done.stderr
 
 
 @pytest.mark.parametrize(("text", "warning"), [

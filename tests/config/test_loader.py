@@ -50,6 +50,16 @@ def test_factory_example_is_valid_with_its_secrets_set(monkeypatch: pytest.Monke
     assert "s3cret" not in repr(settings)
 
 
+def test_factory_example_without_its_secrets_names_each_unset_variable_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CAM_PASSWORD", raising=False)
+    monkeypatch.delenv("VIGIL_API_TOKEN", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(FACTORY)
+    paths = [issue.path for issue in caught.value.issues]
+    assert paths == ["api.token", "cameras[0].source.url", "cameras[1].source.url"]  # not also "api.token: blank"
+    assert all("is not set" in issue.message for issue in caught.value.issues)
+
+
 def test_wrong_key_is_reported_with_its_path_and_the_allowed_keys(tmp_path: Path) -> None:
     error = _load(tmp_path, BASE + "engine: {modle: tiny}\n")
     message = _paths(error)["engine.modle"]

@@ -71,9 +71,12 @@ async def test_since_keeps_only_later_alerts(redis_server: EmbeddedRedis, tmp_pa
         later = (await client.get("/api/alerts", params={"since": f"{cut:.3f}"})).json()["alerts"]
         bad = await client.get("/api/alerts", params={"since": "last tuesday"})
         odd = [await client.get("/api/alerts", params={"since": v}) for v in ("nan", "inf", "-5", "1e30")]
+        odd_until = [await client.get("/api/alerts", params={"until": v}) for v in ("inf", "yesterday")]
     assert [e["id"] for e in later] == ["occ1"]
     assert bad.status_code == 400 and "ISO-8601" in bad.json()["error"]
     assert [r.status_code for r in odd] == [400] * 4 and all("out of range" in r.json()["error"] for r in odd)
+    assert [r.status_code for r in odd_until] == [400] * 2  # the error names the key that was wrong
+    assert [r.json()["error"].split(" ")[0] for r in odd_until] == ["until", "until"]
 
 
 async def test_bad_filters_are_422(redis_server: EmbeddedRedis) -> None:

@@ -58,3 +58,11 @@ def test_vigil_run_stops_cleanly_on_sigint_and_leaves_no_redis_server(tmp_path: 
     assert running.exit_code == 0, log_tail(running.log_path)
     assert redis_servers_under(state) == []
     assert not (state / "run" / "service.json").exists()
+
+
+def test_ask_refuses_a_window_that_is_not_a_finite_positive_number() -> None:
+    for window in ("1e309", "nan", "-5", "0", "soon"):
+        result = _vigil("ask", "line1", "Is the belt moving?", "--yes-no", "--window", window,
+                        "--url", "http://127.0.0.1:9")  # refused before any request: nothing need listen
+        assert result.returncode == 2, result.stderr
+        assert "argument --window" in result.stderr and "Traceback" not in result.stderr

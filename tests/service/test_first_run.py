@@ -73,3 +73,13 @@ def test_vigil_info_prints_every_address_of_the_running_service(tmp_path: Path) 
     assert f"console  http://127.0.0.1:{port}/" in result.stdout
     assert f"redis    redis://127.0.0.1:{redis_port}/0 (embedded)" in result.stdout
     assert f"metrics  http://127.0.0.1:{port}/metrics" in result.stdout
+
+
+def test_vigil_info_before_the_start_never_shows_port_0(tmp_path: Path) -> None:
+    config = tmp_path / "vigil.yaml"
+    config.write_text(f"state_dir: {tmp_path / 'state'}\napi: {{port: 0}}\nredis: {{embedded_port: 0}}\n")
+    result = subprocess.run([*VIGIL, "info", "--config", str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "not running" in result.stdout and ":0/" not in result.stdout
+    assert "console  http://127.0.0.1:<free port picked at start>/" in result.stdout
+    assert "redis    redis://127.0.0.1:<free port picked at start>/0 (embedded)" in result.stdout
