@@ -46,13 +46,15 @@ async def tail(url: str | Callable[[], str], stream: str, group: str | None = No
     """
     reader: _Reader | _GroupReader = _GroupReader(stream, group) if group else _Reader(stream)
     follow = _Follow(reader, as_json, out, count, stop or asyncio.Event())
-    delay, connected = RECONNECT_FIRST_S, False
+    delay, connected, lost = RECONNECT_FIRST_S, False, False
     while not follow.done():
         current = url() if callable(url) else url
         client = aioredis.Redis.from_url(current)
         try:
             await reader.open(client)
-            connected, delay = True, RECONNECT_FIRST_S
+            if lost:
+                err.write(f"following {stream} again on {redact_url(current)}\n")
+            connected, delay, lost = True, RECONNECT_FIRST_S, False
             if ready is not None:
                 ready.set()
             await follow.run(client)
@@ -60,6 +62,7 @@ async def tail(url: str | Callable[[], str], stream: str, group: str | None = No
             if not connected:
                 raise AlertsError(f"cannot follow {stream} on {redact_url(current)}: {exc}; is Redis running?") from exc
             err.write(f"lost {stream} on {redact_url(current)} ({exc}); reconnecting in {delay:.1f} s\n")
+            lost = True
             await follow.pause(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, RECONNECT_MAX_S)
         except RedisError as exc:

@@ -157,3 +157,4 @@ async def test_tail_follows_redis_to_its_new_port(tmp_path: Path, group: str | N
         second.stop()
     assert [json.loads(line)["event_id"] for line in out.getvalue().splitlines()] == [
         event(n).event_id for n in (1, 2, 3)]
+    assert err.getvalue().splitlines()[-1] == f"following vigil:alerts again on {second.url}"
