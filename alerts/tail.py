@@ -3,6 +3,8 @@
 When Redis goes away after the tail has started, it reconnects with exponential backoff and jitter and resumes
 where it was: the plain reader from the last entry it printed, the group reader from the group's position kept
 in Redis (its own unacknowledged entries first). Only the first connection fails fast, with a clear error.
+`url` may be a callable asked before each connection: an embedded Redis restarted by a new `vigil run` may
+listen on another port (`redis.embedded_port: 0`), and the run file names the current one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import random
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import redis.asyncio as aioredis
@@ -31,34 +34,39 @@ RECONNECT_MAX_S = 10.0
 _LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
-async def tail(url: str, stream: str, group: str | None = None, as_json: bool = False, out: TextIO = sys.stdout,
-               count: int | None = None, stop: asyncio.Event | None = None, ready: asyncio.Event | None = None,
-               err: TextIO = sys.stderr) -> None:
+async def tail(url: str | Callable[[], str], stream: str, group: str | None = None, as_json: bool = False,
+               out: TextIO = sys.stdout, count: int | None = None, stop: asyncio.Event | None = None,
+               ready: asyncio.Event | None = None, err: TextIO = sys.stderr) -> None:
     """Print events as they arrive until `count` were printed (None: forever) or `stop` is set.
 
     Without a group: events added from now on. With a group: the group is created at the stream's end if new,
     this consumer's unacknowledged events are printed first, and each event is acknowledged once printed.
     `ready` is set once the first connection follows the stream (events added after it are printed).
+    `url`: the Redis URL, or a callable returning the current one (asked before each connection).
     """
     reader: _Reader | _GroupReader = _GroupReader(stream, group) if group else _Reader(stream)
     follow = _Follow(reader, as_json, out, count, stop or asyncio.Event())
-    delay, connected = RECONNECT_FIRST_S, False
+    delay, connected, lost = RECONNECT_FIRST_S, False, False
     while not follow.done():
-        client = aioredis.Redis.from_url(url)
+        current = url() if callable(url) else url
+        client = aioredis.Redis.from_url(current)
         try:
             await reader.open(client)
-            connected, delay = True, RECONNECT_FIRST_S
+            if lost:
+                err.write(f"following {stream} again on {redact_url(current)}\n")
+            connected, delay, lost = True, RECONNECT_FIRST_S, False
             if ready is not None:
                 ready.set()
             await follow.run(client)
         except _LOST as exc:
             if not connected:
-                raise AlertsError(f"cannot follow {stream} on {redact_url(url)}: {exc}; is Redis running?") from exc
-            err.write(f"lost {stream} on {redact_url(url)} ({exc}); reconnecting in {delay:.1f} s\n")
+                raise AlertsError(f"cannot follow {stream} on {redact_url(current)}: {exc}; is Redis running?") from exc
+            err.write(f"lost {stream} on {redact_url(current)} ({exc}); reconnecting in {delay:.1f} s\n")
+            lost = True
             await follow.pause(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, RECONNECT_MAX_S)
         except RedisError as exc:
-            raise AlertsError(f"cannot follow {stream} on {redact_url(url)}: {exc}") from exc
+            raise AlertsError(f"cannot follow {stream} on {redact_url(current)}: {exc}") from exc
         finally:
             await client.aclose()
 
@@ -110,6 +118,7 @@ class _Reader:
 
     async def open(self, client: aioredis.Redis) -> None:
         if self._last:
+            await client.ping()  # a reconnection counts (and resets the backoff) only once Redis answers
             return
         # Resolve '$' once, so events added between two reads are not skipped.
         info = await client.xinfo_stream(self._stream) if await client.exists(self._stream) else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy.typing as npt
 import structlog
 
 from config.files import write_atomic
+from engine.quarantine import quarantine
 
 log = structlog.get_logger(__name__)
 FILE_NAME = "intake.npz"
@@ -36,7 +38,8 @@ def save_pending(root: Path, camera_id: str, frames: Pending) -> None:
 
 
 def load_pending(root: Path) -> dict[str, Pending]:
-    """Every camera's saved frames (files are removed once read; an unreadable one is logged and removed)."""
+    """Every camera's saved frames. A file read back is removed; an unreadable one (torn, bad CRC, not an npz) is
+    logged and moved to the camera's quarantine folder, and the start goes on without its frames."""
     out: dict[str, Pending] = {}
     for path in sorted(root.glob(f"*/{FILE_NAME}")) if root.is_dir() else []:
         try:
@@ -44,7 +47,8 @@ def load_pending(root: Path) -> dict[str, Pending]:
                 times = data["times"]
                 out[path.parent.name] = [(float(t), np.asarray(data[f"image_{i}"], np.uint8))
                                          for i, t in enumerate(times)]
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("engine.intake_unreadable", path=str(path), error=str(exc), action="its frames are skipped")
+            quarantine(path, path.parent.name, f"unreadable intake file: {exc}")
         path.unlink(missing_ok=True)
     return out

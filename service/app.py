@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from service.status_hop import StatusHop
 
 log = structlog.get_logger(__name__)
 RUNTIME_FILE = "run/service.json"
+LOCK_FILE = "run/service.lock"  # flock-ed by the live service; the kernel drops the lock when the process dies
 
 
 class StateDirInUse(VigilError):
@@ -96,7 +98,12 @@ class Service:
         return server.url
 
     def _check_run_file(self) -> None:
-        """Refuse to share the state directory with a live service; a run file left by a dead one is stale."""
+        """Refuse to share the state directory with a live service; a run file left by a dead one is stale.
+
+        The lock file decides (held for the service's life, whatever its command line); the run file's pid and
+        command line catch a service that takes no lock (an older version).
+        """
+        self._lock_state_dir()
         pid = read_runtime(self.state_dir).get("pid")
         if pid is None or int(pid) == os.getpid():
             return
@@ -109,6 +116,19 @@ class Service:
                                 "or give this service its own state_dir")
         log.warning("service.stale_run_file", pid=pid, state_dir=str(self.state_dir),
                     note="the previous service ended without stopping (killed?); its embedded Redis is checked next")
+
+    def _lock_state_dir(self) -> None:
+        path = self.state_dir / LOCK_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            pid = read_runtime(self.state_dir).get("pid") or "unknown"
+            raise StateDirInUse(f"another `vigil run` (pid {pid}) holds {path}: it uses state_dir {self.state_dir}; "
+                                "stop it first, or give this service its own state_dir") from None
+        self._stack.callback(handle.close)
 
     def _reserve_http(self) -> socket.socket | None:
         from service.http import bind_socket

@@ -6,7 +6,9 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -88,11 +90,22 @@ async def alerts_tail(settings: VigilSettings, group: str | None, as_json: bool,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C ends the loop between two reads: no command is cut off
         loop.add_signal_handler(sig, stop.set)
-    following = asyncio.create_task(tail(url, settings.redis.stream, group=group, as_json=as_json, out=sys.stdout,
-                                         count=count, stop=stop, ready=ready))
+    where = url if settings.redis.url else _embedded_url(settings.state_dir, url)
+    following = asyncio.create_task(tail(where, settings.redis.stream, group=group, as_json=as_json,
+                                         out=sys.stdout, count=count, stop=stop, ready=ready))
     await _say_when_following(ready, following, f"following {settings.redis.stream} on {redact_url(url)}\n")
     await following
     return 0
+
+
+def _embedded_url(state_dir: Path, first: str) -> Callable[[], str]:
+    """The embedded Redis's URL as the run file names it now (a restarted service may use another port)."""
+    last = [first]
+
+    def current() -> str:
+        last[0] = str(read_runtime(state_dir).get("redis_url") or last[0])
+        return last[0]
+    return current
 
 
 async def _say_when_following(ready: asyncio.Event, following: asyncio.Task[None], line: str) -> None:

@@ -111,3 +111,50 @@ async def test_tail_reconnects_when_redis_goes_away_and_resumes_where_it_was(tmp
     assert [json.loads(line)["event_id"] for line in out.getvalue().splitlines()] == [
         event(n).event_id for n in (1, 2, 3)]
     assert following.exception() is None
+
+
+async def test_plain_tail_backs_off_while_redis_stays_away(tmp_path: Path) -> None:
+    """The plain reader's reconnection must wait for Redis to answer before the backoff starts over."""
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port(), appendonly=True)
+    server.start()
+    out, err, ready, stop = io.StringIO(), io.StringIO(), asyncio.Event(), asyncio.Event()
+    following = asyncio.create_task(tail(server.url, "vigil:alerts", out=out, ready=ready, err=err, stop=stop))
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        await asyncio.to_thread(server.stop)
+        await until(lambda: err.getvalue().count("reconnecting") >= 3)
+    finally:
+        stop.set()
+        await asyncio.wait_for(following, 30)
+        server.stop()
+    waits = [line.rsplit("reconnecting in ", 1)[1] for line in err.getvalue().splitlines()[:3]]
+    assert waits == ["0.5 s", "1.0 s", "2.0 s"]
+
+
+@pytest.mark.parametrize("group", [None, "ops"])
+async def test_tail_follows_redis_to_its_new_port(tmp_path: Path, group: str | None) -> None:
+    """A restarted service's embedded Redis (embedded_port: 0) listens elsewhere; the tail asks for the URL anew."""
+    first = EmbeddedRedis(tmp_path / "redis", port=free_port(), appendonly=True)
+    first.start()
+    where = [first.url]
+    out, err, ready = io.StringIO(), io.StringIO(), asyncio.Event()
+    following = asyncio.create_task(tail(lambda: where[0], "vigil:alerts", group=group, as_json=True, out=out,
+                                         count=3, ready=ready, err=err))
+    second = EmbeddedRedis(tmp_path / "redis", port=free_port(), appendonly=True)
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        await publish(first.url, tmp_path, 1)
+        await until(lambda: len(out.getvalue().splitlines()) == 1)
+        await asyncio.to_thread(first.stop)
+        await until(lambda: "reconnecting" in err.getvalue())
+        await asyncio.to_thread(second.start)  # same append-only file, another port
+        where[0] = second.url
+        await publish(second.url, tmp_path, 2, 3)
+        await asyncio.wait_for(following, 60)
+    finally:
+        following.cancel()
+        first.stop()
+        second.stop()
+    assert [json.loads(line)["event_id"] for line in out.getvalue().splitlines()] == [
+        event(n).event_id for n in (1, 2, 3)]
+    assert err.getvalue().splitlines()[-1] == f"following vigil:alerts again on {second.url}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from service.app import RUNTIME_FILE, Service, StateDirInUse
+from service.app import LOCK_FILE, RUNTIME_FILE, Service, StateDirInUse
 from tests.service.api_fakes import settings
 
 
@@ -23,8 +23,11 @@ def write_run_file(state: Path, pid: int) -> None:
 
 def test_a_live_service_on_the_state_directory_refuses_a_second_one(tmp_path: Path) -> None:
     # a process whose command line names vigil, as `vigil run` does
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "vigil", "run"])
+    other = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(600)",
+                              "vigil", "run"], stdout=subprocess.PIPE, text=True)
     try:
+        # until the child has exec'ed, /proc/<pid>/cmdline is still the parent's (pytest's)
+        assert other.stdout is not None and other.stdout.readline() == "up\n"
         write_run_file(tmp_path, other.pid)
         service = Service(settings().model_copy(update={"state_dir": tmp_path}))
         with pytest.raises(StateDirInUse, match=f"pid {other.pid}"):
@@ -42,3 +45,22 @@ def test_a_run_file_left_by_a_dead_service_is_only_reported(tmp_path: Path) -> N
     with capture_logs() as logs:
         service._check_run_file()
     assert [e["pid"] for e in logs if e["event"] == "service.stale_run_file"] == [gone.pid]
+
+
+def test_a_live_service_is_found_by_its_lock_whatever_its_command_line(tmp_path: Path) -> None:
+    """`python -m service.cli run` names no `vigil`: the lock, not the command line, tells it is alive."""
+    lock = tmp_path / LOCK_FILE
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+                               "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(600)",
+                               str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        write_run_file(tmp_path, holder.pid)
+        service = Service(settings().model_copy(update={"state_dir": tmp_path}))
+        with pytest.raises(StateDirInUse, match=f"pid {holder.pid}"):
+            service._check_run_file()
+    finally:
+        holder.kill()
+        holder.wait()
+    Service(settings().model_copy(update={"state_dir": tmp_path}))._check_run_file()  # its death freed the lock
