@@ -67,7 +67,7 @@ def test_replayed_clip_gives_exactly_the_expected_alerts(kind: str, tmp_path: Pa
         "state_dir": str(tmp_path / "state"), "engine": {"enabled": False},
         "cameras": [{"id": "line1", "fps": 2, "source": {"type": "file", "path": str(video)}}],
         "rules": readme_rules(scene)})
-    events = asyncio.run(run_replay(settings, settings.cameras[0], video, tmp_path / "alerts.jsonl", T0))
+    events, _ = asyncio.run(run_replay(settings, settings.cameras[0], video, tmp_path / "alerts.jsonl", T0))
     started = {rule: [e for e in events if e.rule == rule and e.type is EventType.STARTED] for rule in expected}
     assert {rule: len(found) for rule, found in started.items()} == expected, [e.model_dump() for e in events]
     for rule, found in started.items():
