@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.intake import PendingGroup
 from engine.model import VideoXL2
 from engine.records import EncodedGroup
 from engine.session import SessionShape, StreamSession
@@ -89,3 +90,18 @@ def stored_tensors(session: StreamSession) -> list[torch.Tensor]:
         out += [rec.k, rec.v, rec.rel]
     out += list(session.open_chunk.kv())
     return [t.clone() for t in out]
+
+
+class FakeClock:
+    """A clock the test moves by hand (JobQueue's lag and scheduling read it)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def pending_group(camera: str, t: float, ready: float = 0.0) -> PendingGroup:
+    """A queued group of no frames spanning [t, t + 3] s, ready at `ready` on the FakeClock."""
+    return PendingGroup(camera, (), t, t + 3.0, ready)

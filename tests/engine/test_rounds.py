@@ -15,19 +15,8 @@ from engine.intake import PendingGroup
 from engine.model import VideoXL2
 from engine.scheduler import AppendRound, GroupBatch, JobQueue
 from engine.worker import AskJob, AskKind, EngineWorker
-from tests.engine.stream_helpers import T0, frames
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _group(camera: str, t: float, ready: float = 0.0) -> PendingGroup:
-    return PendingGroup(camera, (), t, t + 3.0, ready)
+from tests.engine.stream_helpers import T0, FakeClock, frames
+from tests.engine.stream_helpers import pending_group as _group
 
 
 def test_a_round_takes_each_camera_once_in_turn_and_the_rest_wait_their_turn() -> None:

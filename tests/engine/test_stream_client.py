@@ -11,24 +11,13 @@ import pytest
 from config.engine import EngineSettings
 from engine.api import EngineError
 from engine.client import EngineClient
-from engine.intake import FpsSampler, Intake, PendingGroup
+from engine.intake import FpsSampler, Intake
 from engine.model import VideoXL2
 from engine.scheduler import GroupBatch, JobQueue
 from engine.worker import EngineWorker
 from ingest.frame import Frame
-from tests.engine.stream_helpers import T0, frames
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _group(camera: str, t: float, ready: float = 0.0) -> PendingGroup:
-    return PendingGroup(camera, (), t, t + 3.0, ready)
+from tests.engine.stream_helpers import T0, FakeClock, frames
+from tests.engine.stream_helpers import pending_group as _group
 
 
 async def test_client_streams_answers_and_reports_status(tiny_model: VideoXL2, tmp_path: Path) -> None:
