@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
 from alerts.publisher import AlertPublisher
@@ -69,6 +69,14 @@ async def frame_hash(page: Page, selector: str) -> str:
     await page.wait_for_function(f"() => ({FRAME_HASH})({selector!r}) !== null")
     value: str = await page.evaluate(FRAME_HASH, selector)
     return value
+
+
+async def camera_page(browser: Browser, base: str, height: int) -> Page:
+    """line1's camera page at 1440 px wide, once its live image shows a frame."""
+    page = await browser.new_page(viewport={"width": 1440, "height": height})
+    await page.goto(f"{base}/#/camera/line1")
+    await frame_hash(page, "#camera-tile-slot img.snapshot")
+    return page
 
 
 async def test_live_view_changes_from_frame_to_frame(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
@@ -157,9 +165,7 @@ def check_config(snippets: list[str], folder: Path) -> subprocess.CompletedProce
 async def test_a_polygon_drawn_in_the_editor_yields_yaml_that_check_config_accepts(redis_server: EmbeddedRedis,
                                                                                    tmp_path: Path) -> None:
     async with live_console(redis_server, tmp_path, alerts=0) as (base, _), chromium() as browser:
-        page = await browser.new_page(viewport={"width": 1440, "height": 1100})
-        await page.goto(f"{base}/#/camera/line1")
-        await frame_hash(page, "#camera-tile-slot img.snapshot")
+        page = await camera_page(browser, base, height=1100)
         await page.get_by_label("Condition").select_option("presence")
         await page.get_by_role("button", name="Draw region").click()
         await click_at(page, [(0.2, 0.5), (0.6, 0.45), (0.7, 0.9), (0.15, 0.9)])
@@ -254,9 +260,7 @@ MEASURED = """async () => {
 async def test_detector_measurements_are_drawn_on_the_live_image_and_listed(redis_server: EmbeddedRedis,
                                                                            tmp_path: Path) -> None:
     async with live_console(redis_server, tmp_path, alerts=0) as (base, _), chromium() as browser:
-        page = await browser.new_page(viewport={"width": 1440, "height": 1000})
-        await page.goto(f"{base}/#/camera/line1")
-        await frame_hash(page, "#camera-tile-slot img.snapshot")
+        page = await camera_page(browser, base, height=1000)
         await page.evaluate(MEASURED)
         boxes = page.locator("#camera-tile-slot .overlay .detections rect.box")
         await expect(boxes).to_have_count(2)

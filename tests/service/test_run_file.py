@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,20 +23,30 @@ def write_run_file(state: Path, pid: int) -> None:
     path.write_text(json.dumps({"pid": pid, "redis_url": None, "api_url": None}))
 
 
-def test_a_live_service_on_the_state_directory_refuses_a_second_one(tmp_path: Path) -> None:
-    # a process whose command line names vigil, as `vigil run` does
-    other = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(600)",
-                              "vigil", "run"], stdout=subprocess.PIPE, text=True)
+@contextmanager
+def child(args: list[str], ready: str) -> Iterator[subprocess.Popen[str]]:
+    """A child process that printed `ready` (so it has exec'ed and done its set-up), killed at the end."""
+    process = subprocess.Popen([sys.executable, "-c", *args], stdout=subprocess.PIPE, text=True)
     try:
         # until the child has exec'ed, /proc/<pid>/cmdline is still the parent's (pytest's)
-        assert other.stdout is not None and other.stdout.readline() == "up\n"
-        write_run_file(tmp_path, other.pid)
-        service = Service(settings().model_copy(update={"state_dir": tmp_path}))
-        with pytest.raises(StateDirInUse, match=f"pid {other.pid}"):
-            service._check_run_file()
+        assert process.stdout is not None and process.stdout.readline() == f"{ready}\n"
+        yield process
     finally:
-        other.kill()
-        other.wait()
+        process.kill()
+        process.wait()
+
+
+def assert_a_second_start_is_refused(state: Path, pid: int) -> None:
+    write_run_file(state, pid)
+    service = Service(settings().model_copy(update={"state_dir": state}))
+    with pytest.raises(StateDirInUse, match=f"pid {pid}"):
+        service._check_run_file()
+
+
+def test_a_live_service_on_the_state_directory_refuses_a_second_one(tmp_path: Path) -> None:
+    # a process whose command line names vigil, as `vigil run` does
+    with child(["import time; print('up', flush=True); time.sleep(600)", "vigil", "run"], "up") as other:
+        assert_a_second_start_is_refused(tmp_path, other.pid)
 
 
 def test_a_run_file_left_by_a_dead_service_is_only_reported(tmp_path: Path) -> None:
@@ -51,16 +63,8 @@ def test_a_live_service_is_found_by_its_lock_whatever_its_command_line(tmp_path:
     """`python -m service.cli run` names no `vigil`: the lock, not the command line, tells it is alive."""
     lock = tmp_path / LOCK_FILE
     lock.parent.mkdir(parents=True)
-    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
-                               "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(600)",
-                               str(lock)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        write_run_file(tmp_path, holder.pid)
-        service = Service(settings().model_copy(update={"state_dir": tmp_path}))
-        with pytest.raises(StateDirInUse, match=f"pid {holder.pid}"):
-            service._check_run_file()
-    finally:
-        holder.kill()
-        holder.wait()
+    hold = ("import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+            "print('held', flush=True); time.sleep(600)")
+    with child([hold, str(lock)], "held") as holder:
+        assert_a_second_start_is_refused(tmp_path, holder.pid)
     Service(settings().model_copy(update={"state_dir": tmp_path}))._check_run_file()  # its death freed the lock
