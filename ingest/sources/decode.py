@@ -108,11 +108,13 @@ def translate(exc: Exception, where: str, action: str) -> SourceError:
     return SourceError(f"{where}: {text}; {action}")
 
 
+# Status codes are matched with their reason phrase, as FFmpeg writes them ("method DESCRIBE failed: 404 Not Found"):
+# a bare "404" would also match the port in the quoted URL (rtsp://host:40457/...).
 _MEANINGS: tuple[tuple[str, str], ...] = (
     ("HTTPNotFoundError", "the server has no stream at this path"),
-    ("404", "the server has no stream at this path"),
+    ("404 Not Found", "the server has no stream at this path"),
     ("HTTPUnauthorizedError", "the server refused the credentials"),
-    ("401", "the server refused the credentials"),
+    ("401 Unauthorized", "the server refused the credentials"),
     ("ConnectionRefusedError", "nothing accepts connections at this host and port"),
     ("Connection refused", "nothing accepts connections at this host and port"),
     ("Name or service not known", "the host name does not resolve"),
