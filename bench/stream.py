@@ -5,8 +5,9 @@ window, batched questions, the relevance pass, and KV bytes per camera (store, c
     .venv/bin/python bench/stream.py --preset tiny --windows 1,5
     .venv/bin/python bench/stream.py --preset videoxl2 --random-weights --device cuda --dtype bfloat16
 
-One session streams up to the largest window at --fps; at each window mark the question costs are measured on it.
-Every figure is the median of --repeats timed calls after a warm-up call, with the spread (min-max) beside it.
+One session per window mark streams up to it at --fps; the question costs of every mark are then measured in
+interleaved rounds (one warm-up round, then --repeats), so machine drift does not bias the growth between marks.
+Every figure is the median of the --repeats timed calls, with the spread (min-max) beside it.
 Times are process CPU time on the CPU (the figure is a CPU budget, and other work on a shared machine does not
 inflate it; use --threads 1 so CPU time is latency) and wall time with the device synchronised on a GPU.
 The re-prefill baseline is what a camera without the cache pays: re-encoding every frame of the window (measured,
@@ -126,30 +127,51 @@ class Stream:
         return (planner or self.planner).yes_no(self.session, questions, None, self.tier)[0]
 
 
-def question_costs(stream: Stream, repeats: int) -> dict[str, Stat]:
-    """One yes/no question in four situations, and the relevance pass of a never-asked question.
+KINDS = ("after_append", "cached", "rebuilt", "new", "relevance_new")
 
-    cached: the view is built and the query memoized (a rule asking again before the next append);
+
+def question_calls(stream: Stream) -> dict[str, tuple[Callable[[], object], Callable[[], object] | None]]:
+    """One yes/no question in four situations, and the relevance pass of a never-asked question, as (timed call,
+    untimed setup), in an order where each situation follows from the one before:
+
     after_append: one group appended since the last question (the cached view is extended, not rebuilt);
+    cached: the view is built and the query memoized (a rule asking again before the next append);
     rebuilt: the view built from scratch (what every first question after an append paid before views were
     extended); new: a question never asked, with its selected chunks read back from disk."""
-    model, question, device = stream.model, QUESTIONS[:1], stream.model.device
-    pooled = [rec for rec in stream.session.views() if rec.sparse]
+    model, question = stream.model, QUESTIONS[:1]
 
     def fresh() -> ViewPlanner:
         stream.tier.clear()
         return ViewPlanner(model, stream.planner.top_k)
 
+    def relevance() -> object:
+        pooled = [rec for rec in stream.session.views() if rec.sparse]
+        return ViewPlanner(model, stream.planner.top_k).scores(stream.session, pooled, question)
+
     return {
-        "cached": measure(lambda: stream.ask(question), device, repeats),
-        "after_append": measure(lambda: stream.ask(question), device, repeats,
-                                setup=lambda: stream.append(1, record=False)),
-        "rebuilt": measure(lambda: stream.ask(question), device, repeats,
-                           setup=lambda: stream.planner.forget("bench")),
-        "new": measure(lambda: stream.ask(question, fresh()), device, repeats),
-        "relevance_new": measure(lambda: ViewPlanner(model, stream.planner.top_k).scores(
-            stream.session, pooled, question), device, repeats),
+        "after_append": (lambda: stream.ask(question), lambda: stream.append(1, record=False)),
+        "cached": (lambda: stream.ask(question), None),
+        "rebuilt": (lambda: stream.ask(question), lambda: stream.planner.forget("bench")),
+        "new": (lambda: stream.ask(question, fresh()), None),
+        "relevance_new": (relevance, None),
     }
+
+
+def question_costs(streams: list[Stream], repeats: int) -> list[dict[str, Stat]]:
+    """Costs per stream, measured in interleaved rounds (every stream and situation once per round, after one
+    warm-up round), so a slower or faster spell of a shared machine falls on every window alike and the growth
+    between windows is not an artefact of when each was measured."""
+    device = streams[0].model.device
+    calls = [question_calls(stream) for stream in streams]
+    samples: list[dict[str, list[float]]] = [{kind: [] for kind in KINDS} for _ in streams]
+    for round_ in range(repeats + 1):
+        for per_stream, out in zip(calls, samples, strict=True):
+            for kind in KINDS:
+                fn, setup = per_stream[kind]
+                ms = measure(fn, device, 1, warmup=False, setup=setup)
+                if round_:
+                    out[kind].append(ms.median)
+    return [{kind: Stat(statistics.median(v), min(v), max(v)) for kind, v in out.items()} for out in samples]
 
 
 def baseline(model: VideoXL2, shape: SessionShape, frames: int, groups: list[EncodedGroup], repeats: int,
@@ -183,31 +205,32 @@ def main() -> None:
           f"{'wall' if model.device.type == 'cuda' else 'process CPU'} time")
     print(f"encode one chunk ({frames_per_chunk} frames): {encode_chunk}")
     with tempfile.TemporaryDirectory() as tmp:
-        files = ChunkFiles(Path(tmp), "bench", model.spec.fingerprint, model.device)
-        stream = Stream(model, shape, files, vis, args.top_k, args.fps)
-        run_marks(args, stream, shape, marks, encode_chunk)
+        streams = []
+        for minutes in marks:  # one camera per window mark, streamed up to it
+            files = ChunkFiles(Path(tmp) / str(minutes), "bench", model.spec.fingerprint, model.device)
+            streams.append(Stream(model, shape, files, vis, args.top_k, args.fps))
+            streams[-1].append(int(minutes * 60 * args.fps / 4))
+        run_marks(args, streams, shape, marks, encode_chunk)
 
 
-def run_marks(args: argparse.Namespace, stream: Stream, shape: SessionShape, marks: list[int],
+def run_marks(args: argparse.Namespace, streams: list[Stream], shape: SessionShape, marks: list[int],
               encode_chunk: Stat) -> None:
-    rows = []
-    for index, minutes in enumerate(marks):
-        stream.append(int(minutes * 60 * args.fps / 4) - stream.groups)
-        costs = question_costs(stream, args.repeats)
+    groups = [stream.groups for stream in streams]
+    rows = list(zip(marks, question_costs(streams, args.repeats), strict=True))
+    for index, ((minutes, costs), stream) in enumerate(zip(rows, streams, strict=True)):
         view = stream.planner.view(stream.session, QUESTIONS[:1], None, stream.tier)
-        groups = stream.groups
-        base = baseline(stream.model, shape, 4 * groups, stream_groups(stream.vis, groups, 0, args.fps),
+        base = baseline(stream.model, shape, 4 * groups[index], stream_groups(stream.vis, groups[index], 0, args.fps),
                         args.baseline_repeats, warmup=index == 0)
-        rows.append((minutes, costs))
-        print_mark(minutes, groups, stream, view.length, costs, base)
-    print_appends(stream.append_ms, args.chunk_groups, encode_chunk)
+        print_mark(minutes, groups[index], stream, view.length, costs, base)
+    print_appends(streams[-1].append_ms, args.chunk_groups, encode_chunk)
     print_ratios(rows)
-    print_batches(stream, args)
-    print_bytes(stream, args.fps)
+    print_batches(streams[-1], args)
+    print_bytes(streams[-1], args.fps)
 
 
 def print_mark(minutes: int, groups: int, stream: Stream, view_tokens: int, c: dict[str, Stat], base: Stat) -> None:
-    print(f"\n[{minutes} min window: {groups} groups, {len(stream.session.store)} chunks, "
+    print(f"\n[{minutes} min window: {groups} groups (+{stream.groups - groups} appended while timing), "
+          f"{len(stream.session.store)} chunks, "
           f"{stream.session.tokens()} tokens in memory, view {view_tokens} tokens]")
     print(f"  yes/no with the cache: cached view {c['cached']} | first after an append (view extended) "
           f"{c['after_append']} | view rebuilt {c['rebuilt']} | new question, chunks from disk {c['new']}")

@@ -96,8 +96,8 @@ def _substitute(template: str, loc: tuple[int | str, ...], issues: list[ConfigIs
     query = template.find("?", span[1] if span else 0) if "://" in template else -1
 
     def value(match: re.Match[str]) -> str:
-        found = _lookup(match, loc, issues)
         in_userinfo = span is not None and span[0] <= match.start() < span[1]
+        found = _lookup(match, loc, issues, in_userinfo or (bool(loc) and str(loc[-1]) in _SECRET_KEYS - {"url"}))
         encoded = in_userinfo or 0 <= query < match.start()
         if encoded or ("://" in template and "@" in template[match.end():]):  # credentials, URL broken or not
             remember_secret(found)  # masked in the errors of this very load, before the URL is known to parse
@@ -106,15 +106,18 @@ def _substitute(template: str, loc: tuple[int | str, ...], issues: list[ConfigIs
     return _VAR.sub(value, template)
 
 
-def _lookup(match: re.Match[str], loc: tuple[int | str, ...], issues: list[ConfigIssue]) -> str:
+def _lookup(match: re.Match[str], loc: tuple[int | str, ...], issues: list[ConfigIssue], secret: bool) -> str:
     name, default = match.group(1), match.group(2)
     found = os.environ.get(name)
     if found is not None:
         return found
     if default is not None:
         return default
+    # a default written in the file is no secret: for a token or a URL's credentials, only the environment will do
+    fix = "export it (a secret belongs in the environment, not in the file)" if secret else \
+        f"export it or write ${{{name}:-default}}"
     issues.append(ConfigIssue(format_path(loc), f"environment variable {name} is not set (referenced as ${{{name}}}); "
-                              f"export it or write ${{{name}:-default}}"))
+                              f"{fix}"))
     return ""
 
 

@@ -12,9 +12,14 @@ Point = tuple[float, float]
 """(x, y) in normalized image coordinates, 0..1, origin top-left."""
 
 
+MAX_REGION_POINTS = 256  # a hand-drawn zone has a dozen corners; the bound keeps the crossing check O(n^2) cheap
+
+
 def _check_region(points: list[Point]) -> list[Point]:
     if len(points) < 3 and len(points) != 2:
         raise ValueError("a region is a box [[x0, y0], [x1, y1]] or a polygon of at least 3 points")
+    if len(points) > MAX_REGION_POINTS:
+        raise ValueError(f"a region has at most {MAX_REGION_POINTS} points ({len(points)} given); simplify it")
     for x, y in points:
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
             raise ValueError(f"point ({x}, {y}) is outside the normalized range 0..1")
@@ -23,7 +28,42 @@ def _check_region(points: list[Point]) -> list[Point]:
     if len(points) > 2 and _signed_area(points) == 0.0:
         raise ValueError(f"polygon {points} encloses no area (its points lie on one line, or crossing edges cancel "
                          "out); list its corners in order around the region")
+    crossing = _first_crossing(points) if len(points) > 3 else None
+    if crossing is not None:
+        i, j = crossing
+        raise ValueError(f"polygon edges cross: {points[i]}-{points[(i + 1) % len(points)]} and "
+                         f"{points[j]}-{points[(j + 1) % len(points)]}; list its corners in order around the region")
     return points
+
+
+def _first_crossing(points: list[Point]) -> tuple[int, int] | None:
+    """The first pair of non-adjacent edges (by start index) that touch or cross: a self-intersecting polygon, whose
+    inside depends on the fill rule. Orientation tests (Cormen et al., "Introduction to Algorithms", 33.1)."""
+    n = len(points)
+    edges = [(points[i], points[(i + 1) % n]) for i in range(n)]
+    for i in range(n):
+        for j in range(i + 2, n):
+            if (j + 1) % n != i and _segments_meet(*edges[i], *edges[j]):
+                return i, j
+    return None
+
+
+def _segments_meet(a: Point, b: Point, c: Point, d: Point) -> bool:
+    o1, o2, o3, o4 = _orient(a, b, c), _orient(a, b, d), _orient(c, d, a), _orient(c, d, b)
+    if o1 * o2 < 0 and o3 * o4 < 0:
+        return True
+    return any(o == 0 and _within(p, q, r) for o, p, q, r in ((o1, a, b, c), (o2, a, b, d), (o3, c, d, a),
+                                                               (o4, c, d, b)))
+
+
+def _orient(a: Point, b: Point, c: Point) -> float:
+    """Sign of the turn a -> b -> c: > 0 counter-clockwise, < 0 clockwise, 0 collinear."""
+    return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+
+def _within(a: Point, b: Point, p: Point) -> bool:
+    """Whether p, collinear with segment a-b, lies on it."""
+    return min(a[0], b[0]) <= p[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= p[1] <= max(a[1], b[1])
 
 
 def _signed_area(points: list[Point]) -> float:

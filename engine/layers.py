@@ -93,6 +93,8 @@ def run_layers(
     cos, sin = rope_tables(lm, positions, x)
     # additive bias built once, not converted from a boolean mask by every layer's SDPA call
     bias = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill_(~mask, float("-inf"))
+    dims = lm_dims(lm)
+    bias = bias.repeat(dims.q_heads // dims.kv_heads, 1)  # [rep * T, length + T]: one row per (query head, token)
     keys, values = [], []
     h = x[None]  # [1, T, D]
     for i, layer in enumerate(lm.model.layers[:stop]):
@@ -118,15 +120,16 @@ def _layer(
     end = start + h.shape[1]
     scratch.k[index, :, start:end] = rotate(k_pre, cos, sin)
     scratch.v[index, :, start:end] = v
+    heads, tokens, dim = q.shape
+    kv_heads = k_pre.shape[0]
+    # GQA as more query rows (as in lanes.py): query head g * rep + r reads KV head g, so [Hq, T, Dh] ->
+    # [Hkv, rep * T, Dh] attends to the un-repeated KV once per KV head, instead of once per query head
+    q_rows = rotate(q, cos, sin).reshape(kv_heads, -1, dim)
     out = F.scaled_dot_product_attention(
-        rotate(q, cos, sin)[None],
-        scratch.k[index, :, :end][None],
-        scratch.v[index, :, :end][None],
-        attn_mask=bias[None, None],
-        scale=attn.scaling,
-        enable_gqa=True,
-    )  # [1, Hq, T, Dh]
-    h = h + attn.o_proj(out.transpose(1, 2).reshape(1, h.shape[1], -1))
+        q_rows[None], scratch.k[index, :, :end][None], scratch.v[index, :, :end][None],
+        attn_mask=bias[None, None], scale=attn.scaling,
+    )  # [1, Hkv, rep * T, Dh]
+    h = h + attn.o_proj(out.view(heads, tokens, dim).transpose(0, 1).reshape(1, tokens, -1))
     h = h + layer.mlp(layer.post_attention_layernorm(h))
     return h, k_pre, v
 

@@ -31,6 +31,7 @@ from engine.records import ChunkRecord
 from engine.rope import rope_tables, rotate
 
 PREFIX_SEQ = -1  # the part id of the prompt prefix
+GROWTH = 8  # a new buffer has 1/8 of the view as room to grow: appends extend it in place, amortised O(new tokens)
 
 
 class DenseSource(Protocol):
@@ -142,7 +143,7 @@ def _assemble(
     keys in place to positions kept..S-1 (RoPE is elementwise, so this equals rotating the whole buffer)."""
     length = sum(p.tokens for p in parts)
     kept = kept_tokens(reuse.parts, parts) if reuse is not None else 0
-    k_buf, v_buf = _buffers(tensors[0][0], length + spare, spare, reuse, kept)
+    k_buf, v_buf = _buffers(tensors[0][0], length + spare, max(spare, length // GROWTH), reuse, kept)
     start = 0
     for (k, v), part in zip(tensors, parts, strict=True):
         end = start + part.tokens
@@ -164,7 +165,7 @@ def _buffers(
     if reuse is not None and reuse.k.shape[2] >= capacity:
         return reuse.k, reuse.v
     n_layers, heads, _, dim = like.shape
-    room = capacity + grow  # room for the appends until the next seal, so they extend the view in place
+    room = capacity + grow  # room for the next appends, so they extend the view in place
     k_buf = like.new_empty(n_layers, heads, room, dim)
     v_buf = like.new_empty(n_layers, heads, room, dim)
     if reuse is not None and kept:

@@ -53,7 +53,8 @@ class Service:
         try:
             await self._start_parts()
         except BaseException:
-            await self.stop()
+            await self._stack.aclose()  # what did start stops, in reverse; the service itself never ran
+            log.info("service.not_started")
             raise
 
     async def stop(self) -> None:

@@ -39,8 +39,11 @@ class SpatialAttention3d(nn.Module):
 
 
 def _pointwise(conv: nn.Conv1d | nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
-    """A kernel-1 convolution applied as the linear map it is, on channels-last x: [..., C_in] -> [..., C_out]."""
-    return F.linear(x, conv.weight.flatten(1), conv.bias)
+    """A kernel-1 convolution applied as the linear map it is, on channels-last x: [..., C_in] -> [..., C_out].
+    Flattened to one 2-D GEMM first: F.linear on a non-contiguous 3-D x (the temporal block's transposed input)
+    becomes a batched matmul with the weight repeated per batch row, ~10x the cost of the same product."""
+    flat = x.reshape(-1, x.shape[-1])
+    return F.linear(flat, conv.weight.flatten(1), conv.bias).view(*x.shape[:-1], -1)
 
 
 class RelativePosition(nn.Module):

@@ -31,7 +31,7 @@ function updateTile(entry) {
   const { tile, view } = entry;
   const badge = $(".badge", tile);
   badge.textContent = view.enabled ? view.badge : "disabled";
-  $(".ask", tile).hidden = !view.enabled;
+  $(".ask", tile).hidden = !view.enabled || !state.info?.model; // no engine (engine.enabled: false): nothing to ask
   badge.className = `badge ${view.badge}`;
   badge.title = view.reason || view.state;
   $(".fps", tile).textContent = view.fps == null ? "–" : view.fps.toFixed(1);

@@ -86,3 +86,24 @@ def test_empty_camera_list_is_refused(tmp_path: Path) -> None:
 def test_demo_rules_are_valid() -> None:
     settings = load_settings()
     assert {r.id for r in settings.rules_for("line1")} >= {"conveyor_jam", "person_in_zone"}
+
+
+def test_a_self_crossing_polygon_is_refused_with_the_edges_that_cross(tmp_path: Path) -> None:
+    # unbalanced bow tie: the halves do not cancel, so the area check alone let it through
+    bow_tie = {"type": "presence", "region": [[0, 0], [1, 1], [1, 0], [0.2, 0.6]]}
+    touching = {"type": "presence", "region": [[0, 0], [1, 0], [0.5, 0.5], [1, 1], [0, 1], [0.5, 0.5]]}
+    concave = {"type": "presence", "region": [[0, 0], [1, 0], [1, 1], [0.5, 0.3], [0, 1]]}
+    found = issues(tmp_path, *({"id": n, "condition": c} for n, c in
+                               (("a", bow_tie), ("b", touching), ("c", concave))))
+    assert [f.split(":")[0] for f in found] == ["rules[0].condition.region", "rules[1].condition.region"]
+    assert found[0].endswith("polygon edges cross: (0.0, 0.0)-(1.0, 1.0) and (1.0, 0.0)-(0.2, 0.6); "
+                             "list its corners in order around the region")
+    assert "polygon edges cross" in found[1]
+
+
+def test_a_region_with_too_many_points_is_refused(tmp_path: Path) -> None:
+    import math
+    circle = [[0.5 + 0.4 * math.cos(k / 300 * 2 * math.pi), 0.5 + 0.4 * math.sin(k / 300 * 2 * math.pi)]
+              for k in range(300)]
+    found = issues(tmp_path, {"id": "a", "condition": {"type": "presence", "region": circle}})
+    assert found == ["rules[0].condition.region: a region has at most 256 points (300 given); simplify it"]

@@ -87,6 +87,13 @@ def test_missing_secret_variable_names_the_variable(tmp_path: Path, monkeypatch:
     error = _load(tmp_path, BASE.replace("hunter2", "${CAM_PW}"))
     message = _paths(error)["cameras[0].source.url"]
     assert "CAM_PW is not set" in message
+    assert message.endswith("export it (a secret belongs in the environment, not in the file)")  # no default hint
+
+
+def test_missing_plain_variable_suggests_a_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LINE_NAME", raising=False)
+    error = _load(tmp_path, BASE.replace("the belt", "${LINE_NAME}"))
+    assert _paths(error)["rules[0].condition.text"].endswith("export it or write ${LINE_NAME:-default}")
 
 
 def test_every_issue_is_reported_at_once(tmp_path: Path) -> None:

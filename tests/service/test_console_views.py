@@ -21,6 +21,7 @@ from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
 from alerts.publisher import AlertPublisher
+from config.settings import VigilSettings
 from service.api import create_app
 from service.embedded_redis import EmbeddedRedis
 from service.http import HttpServer
@@ -33,9 +34,10 @@ GLYPHS = "ĦŽǂ₪ꙮ" * 120  # what the untrained model's free text looks like
 
 
 @contextlib.asynccontextmanager
-async def live_console(redis_server: EmbeddedRedis, tmp_path: Path,
-                       alerts: int = 1) -> AsyncIterator[tuple[str, Parts]]:
+async def live_console(redis_server: EmbeddedRedis, tmp_path: Path, alerts: int = 1,
+                       vigil: VigilSettings | None = None) -> AsyncIterator[tuple[str, Parts]]:
     """The console over a camera whose ring gets a new picture every 0.3 s, with `alerts` jam alerts published."""
+    vigil = vigil or settings()
     publisher = AlertPublisher(settings().redis, redis_server.url, tmp_path / "outbox")
     await publisher.start()
     for _ in range(alerts):
@@ -45,7 +47,7 @@ async def live_console(redis_server: EmbeddedRedis, tmp_path: Path,
     redis = Redis.from_url(redis_server.url)
     with TickingCamera(period_s=0.3).running() as camera:
         parts.ingest.buffers["line1"] = camera.buffer  # type: ignore[assignment]
-        server = HttpServer(create_app(make_context(settings(), redis, parts)), "127.0.0.1", 0)
+        server = HttpServer(create_app(make_context(vigil, redis, parts)), "127.0.0.1", 0)
         await server.start()
         try:
             yield f"http://127.0.0.1:{server.port}", parts
@@ -90,8 +92,21 @@ async def test_live_view_changes_from_frame_to_frame(redis_server: EmbeddedRedis
             await page.wait_for_function(f"(seen) => !seen.includes(({FRAME_HASH})({selector!r}))", arg=list(seen))
             seen.add(await frame_hash(page, selector))
         assert len(seen) == 4
+        await expect(page.locator('article[data-camera="line1"] .ask')).to_be_visible()
         await page.get_by_role("button", name="Wall view").click()
         await screenshot(page, "console-wall.png")
+
+
+async def test_no_ask_box_when_the_engine_is_disabled(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+    vigil = settings()
+    vigil = vigil.model_copy(update={"engine": vigil.engine.model_copy(update={"enabled": False})})
+    async with live_console(redis_server, tmp_path, alerts=0, vigil=vigil) as (base, _), chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1440, "height": 900})
+        await page.goto(base)
+        tile, selector = page.locator('article[data-camera="line1"]'), 'article[data-camera="line1"] img.snapshot'
+        await page.wait_for_function(f"() => ({FRAME_HASH})({selector!r}) !== null")  # the tiles have rendered
+        await expect(tile.locator(".badge")).not_to_have_text("disabled")
+        await expect(tile.locator(".ask")).to_be_hidden()
 
 
 async def test_timeline_shows_alert_markers_seeks_and_exports_a_clip(redis_server: EmbeddedRedis,

@@ -68,3 +68,13 @@ def test_a_live_service_is_found_by_its_lock_whatever_its_command_line(tmp_path:
     with child([hold, str(lock)], "held") as holder:
         assert_a_second_start_is_refused(tmp_path, holder.pid)
     Service(settings().model_copy(update={"state_dir": tmp_path}))._check_run_file()  # its death freed the lock
+
+
+async def test_a_refused_start_says_the_service_never_started(tmp_path: Path) -> None:
+    with child(["import time; print('up', flush=True); time.sleep(600)", "vigil", "run"], "up") as other:
+        write_run_file(tmp_path, other.pid)
+        service = Service(settings().model_copy(update={"state_dir": tmp_path}))
+        with capture_logs() as logs, pytest.raises(StateDirInUse):
+            await service.start()
+    events = [e["event"] for e in logs]
+    assert "service.not_started" in events and "service.stopped" not in events
