@@ -42,3 +42,13 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, out: torch.Ten
     """RoPE on x [..., S, Dh] with tables [S, Dh]: the same arithmetic as HF's apply_rotary_pos_emb."""
     half: torch.Tensor = rotate_half(x)  # type: ignore[no-untyped-call]
     return torch.add(x * cos, half * sin, out=out)
+
+
+def rotate_into(out: torch.Tensor, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> None:
+    """RoPE of x [..., S, Dh] written into `out` (same shape, not overlapping x) without temporaries: three passes
+    over the data instead of `rotate`'s six. The same products and sums per element, up to float rounding (a
+    question view uses this for every key it holds, so an extended view and a rebuilt one stay bit-identical)."""
+    half = x.shape[-1] // 2
+    torch.mul(x, cos, out=out)
+    out[..., :half].addcmul_(x[..., half:], sin[..., :half], value=-1.0)
+    out[..., half:].addcmul_(x[..., :half], sin[..., half:])

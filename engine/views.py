@@ -28,7 +28,7 @@ from engine.api import TimeRange
 from engine.gaps import gaps_in
 from engine.layers import ScratchKV
 from engine.records import ChunkRecord
-from engine.rope import rope_tables, rotate
+from engine.rope import rope_tables, rotate_into
 
 PREFIX_SEQ = -1  # the part id of the prompt prefix
 GROWTH = 8  # a new buffer has 1/8 of the view as room to grow: appends extend it in place, amortised O(new tokens)
@@ -139,22 +139,21 @@ def _assemble(
     spare: int,
     reuse: QuestionView | None,
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Copy pre-RoPE parts [L, Hkv, n_i, Dh] into one buffer from the first token `reuse` lacks, then rotate those
-    keys in place to positions kept..S-1 (RoPE is elementwise, so this equals rotating the whole buffer)."""
+    """Rotate pre-RoPE parts [L, Hkv, n_i, Dh] straight into one buffer at positions kept..S-1, from the first token
+    `reuse` lacks (RoPE is elementwise, so this equals rotating the whole buffer), and copy their values."""
     length = sum(p.tokens for p in parts)
     kept = kept_tokens(reuse.parts, parts) if reuse is not None else 0
     k_buf, v_buf = _buffers(tensors[0][0], length + spare, max(spare, length // GROWTH), reuse, kept)
+    cos, sin = rope_tables(lm, torch.arange(kept, length), k_buf)  # [S - kept, Dh]
     start = 0
     for (k, v), part in zip(tensors, parts, strict=True):
         end = start + part.tokens
         if end > kept:
             skip = max(0, kept - start)
-            k_buf[:, :, start + skip : end] = k[:, :, skip:]
+            rows = slice(start + skip - kept, end - kept)
+            rotate_into(k_buf[:, :, start + skip : end], k[:, :, skip:], cos[rows], sin[rows])
             v_buf[:, :, start + skip : end] = v[:, :, skip:]
         start = end
-    new = k_buf[:, :, kept:length]
-    cos, sin = rope_tables(lm, torch.arange(kept, length), new)
-    rotate(new, cos, sin, out=new)  # both products are computed before the sum is written back
     return k_buf, v_buf, length
 
 
