@@ -33,6 +33,7 @@ from common import load_bench_model, model_parser, sync
 from engine.asking import ViewPlanner
 from engine.model import VideoXL2
 from engine.persist import ChunkFiles
+from engine.question_lanes import yes_no_lanes
 from engine.records import EncodedGroup
 from engine.session import SessionShape, StreamSession
 from engine.tier import DenseTier
@@ -225,6 +226,7 @@ def run_marks(args: argparse.Namespace, streams: list[Stream], shape: SessionSha
     print_appends(streams[-1].append_ms, args.chunk_groups, encode_chunk)
     print_ratios(rows)
     print_batches(streams[-1], args)
+    print_camera_batches(streams, marks, args)
     print_bytes(streams[-1], args.fps)
 
 
@@ -262,6 +264,22 @@ def print_batches(stream: Stream, args: argparse.Namespace) -> None:
                      for q in questions})
         ms = measure(lambda q=questions: stream.ask(q), stream.model.device, args.repeats)  # type: ignore[misc]
         print(f"  {size:3d} questions, {views} distinct views: {ms} ms total, {ms.median / size:.2f} ms per question")
+
+
+def print_camera_batches(streams: list[Stream], marks: list[int], args: argparse.Namespace) -> None:
+    """The service's batch of several cameras' questions (one per window mark's camera, each on its own view):
+    padded lanes (every view copied into one scratch) against attention to each view in place, interleaved."""
+    asks = [(stream.planner.view(stream.session, QUESTIONS[:1], None, stream.tier), QUESTIONS[:1])
+            for stream in streams]
+    model = streams[0].model
+    samples: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(args.repeats + 1):
+        for padded in (True, False):
+            samples[padded].append(measure(lambda p=padded: yes_no_lanes(model, asks, padded=p),  # type: ignore[misc]
+                                           model.device, 1, warmup=False).median)
+    padded, in_place = (Stat(statistics.median(v[1:]), min(v[1:]), max(v[1:])) for v in samples.values())
+    print(f"\n{len(asks)} cameras' yes/no in one forward (views of {', '.join(f'{m} min' for m in marks)}): padded "
+          f"lanes {padded} ms | each view in place {in_place} ms ({padded.median / in_place.median:.2f}x)")
 
 
 def print_bytes(stream: Stream, fps: float) -> None:

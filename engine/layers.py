@@ -3,12 +3,14 @@
 HF's own forward hides keys after RoPE inside its cache; the engine needs the keys *before* RoPE (so a stored key
 can be re-positioned exactly) and an attention context it assembles itself (the chunk rule, the question view).
 So this module reuses the model's own submodules (norms, projections, rotary embedding, MLP) in the same order as
-`Qwen2DecoderLayer`, with SDPA over a scratch buffer the caller owns. The ground-truth tests hold it equal to
+`Qwen2DecoderLayer`, with attention (`attend`: SDPA, or two GEMMs for a few float32 rows on a CPU) over a
+scratch buffer the caller owns. The ground-truth tests hold it equal to
 `lm(inputs_embeds=..., attention_mask=<4-D mask>)`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,7 +20,7 @@ from transformers import Qwen2ForCausalLM
 
 from engine.rope import rope_tables, rotate
 
-DIRECT_ROWS = 256  # query rows (heads folded in) up to which CPU attention is two GEMMs, not the fused kernel
+DIRECT_ROWS = 256  # query rows (heads folded in) up to which float32 CPU attention is two GEMMs (`attend`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,16 @@ class StepOutput:
     v: torch.Tensor  # [L_run, Hkv, T, Dh]
 
 
+@dataclass(frozen=True)
+class NewTokens:
+    """New tokens attending to their own scratch: x [T, D] at `positions` [T], mask [T, length + T] boolean."""
+
+    x: torch.Tensor
+    positions: torch.Tensor
+    scratch: ScratchKV
+    mask: torch.Tensor
+
+
 def run_layers(
     lm: Qwen2ForCausalLM,
     x: torch.Tensor,
@@ -91,20 +103,38 @@ def run_layers(
     mask [T, length + T] is boolean (True = may attend). The new tokens' rotated KV is written at
     scratch[length : length + T] and `length` advances, so a decoding loop just calls this again.
     """
-    start = scratch.length
-    cos, sin = rope_tables(lm, positions, x)
-    # additive bias built once, not converted from a boolean mask by every layer's SDPA call
-    bias = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill_(~mask, float("-inf"))
+    return run_sequences(lm, [NewTokens(x, positions, scratch, mask)], stop)[0]
+
+
+def run_sequences(lm: Qwen2ForCausalLM, seqs: Sequence[NewTokens], stop: int | None = None) -> list[StepOutput]:
+    """`run_layers` for several sequences at once, each over its own scratch (variable length, no padding, no
+    copy of any context): projections and MLP run on all their tokens packed, attention per sequence. Sequences
+    may share one scratch buffer (two batches of questions on the same view): each writes its tokens' KV for a
+    layer and attends before the next one writes, so they never see each other's tokens."""
+    x = torch.cat([seq.x for seq in seqs])  # [N, D]
+    cos, sin = rope_tables(lm, torch.cat([seq.positions for seq in seqs]), x)
     dims = lm_dims(lm)
-    bias = bias.repeat(dims.q_heads // dims.kv_heads, 1)  # [rep * T, length + T]: one row per (query head, token)
+    # additive biases built once, not converted from a boolean mask by every layer's attention;
+    # [rep * T, length + T]: one row per (query head, token)
+    biases = [torch.zeros(seq.mask.shape, dtype=x.dtype, device=x.device).masked_fill_(~seq.mask, float("-inf"))
+              .repeat(dims.q_heads // dims.kv_heads, 1) for seq in seqs]
+    spans = [(seq.scratch, seq.scratch.length, int(seq.x.shape[0]), bias) for seq, bias in zip(seqs, biases,
+                                                                                              strict=True)]
     keys, values = [], []
-    h = x[None]  # [1, T, D]
+    h = x[None]  # [1, N, D]
     for i, layer in enumerate(lm.model.layers[:stop]):
-        h, k_pre, v = _layer(layer, h, cos, sin, scratch, i, start, bias)
+        h, k_pre, v = _layer(layer, h, cos, sin, i, spans)
         keys.append(k_pre)
         values.append(v)
-    scratch.length = start + x.shape[0]
-    return StepOutput(h[0], torch.stack(keys), torch.stack(values))
+    for seq in seqs:
+        seq.scratch.length += int(seq.x.shape[0])
+    sizes = [int(seq.x.shape[0]) for seq in seqs]
+    k_all, v_all = torch.stack(keys), torch.stack(values)  # [L, Hkv, N, Dh]
+    parts = zip(torch.split(h[0], sizes), torch.split(k_all, sizes, 2), torch.split(v_all, sizes, 2), strict=True)
+    return [StepOutput(hid, k, v) for hid, k, v in parts]
+
+
+_Span = tuple[ScratchKV, int, int, torch.Tensor]  # a sequence's scratch, its context length, its tokens, its bias
 
 
 def _layer(
@@ -112,23 +142,26 @@ def _layer(
     h: torch.Tensor,
     cos: torch.Tensor,
     sin: torch.Tensor,
-    scratch: ScratchKV,
     index: int,
-    start: int,
-    bias: torch.Tensor,
+    spans: Sequence[_Span],
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     attn = layer.self_attn
-    q, k_pre, v = project_qkv(attn, layer.input_layernorm(h))  # q: [Hq, T, Dh]; k_pre, v: [Hkv, T, Dh]
-    end = start + h.shape[1]
-    scratch.k[index, :, start:end] = rotate(k_pre, cos, sin)
-    scratch.v[index, :, start:end] = v
-    heads, tokens, dim = q.shape
-    kv_heads = k_pre.shape[0]
-    # GQA as more query rows (as in lanes.py): query head g * rep + r reads KV head g, so [Hq, T, Dh] ->
-    # [Hkv, rep * T, Dh] attends to the un-repeated KV once per KV head, instead of once per query head
-    q_rows = rotate(q, cos, sin).reshape(kv_heads, -1, dim)
-    out = attend(q_rows, scratch.k[index, :, :end], scratch.v[index, :, :end], bias, attn.scaling)
-    h = h + attn.o_proj(out.view(heads, tokens, dim).transpose(0, 1).reshape(1, tokens, -1))
+    q, k_pre, v = project_qkv(attn, layer.input_layernorm(h))  # q: [Hq, N, Dh]; k_pre, v: [Hkv, N, Dh]
+    heads, dim, kv_heads = q.shape[0], q.shape[2], k_pre.shape[0]
+    q_rot, k_rot = rotate(q, cos, sin), rotate(k_pre, cos, sin)
+    outs, offset = [], 0
+    for scratch, start, tokens, bias in spans:
+        part, end = slice(offset, offset + tokens), start + tokens
+        scratch.k[index, :, start:end] = k_rot[:, part]
+        scratch.v[index, :, start:end] = v[:, part]
+        # GQA as more query rows (as in lanes.py): query head g * rep + r reads KV head g, so [Hq, T, Dh] ->
+        # [Hkv, rep * T, Dh] attends to the un-repeated KV once per KV head, instead of once per query head
+        q_rows = q_rot[:, part].reshape(kv_heads, -1, dim)
+        out = attend(q_rows, scratch.k[index, :, :end], scratch.v[index, :, :end], bias, attn.scaling)
+        outs.append(out.view(heads, tokens, dim))
+        offset += tokens
+    out = torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]  # [Hq, N, Dh]
+    h = h + attn.o_proj(out.transpose(0, 1).reshape(1, h.shape[1], -1))
     h = h + layer.mlp(layer.post_attention_layernorm(h))
     return h, k_pre, v
 
@@ -136,13 +169,15 @@ def _layer(
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, scale: float) -> torch.Tensor:
     """softmax(q k^T * scale + bias) v for q [H, R, Dh] over k, v [H, S, Dh] with bias [R, S]: [H, R, Dh].
 
-    A few query rows (a question, a decoded token) on a CPU go as two GEMMs: the fused kernel walks K and V once
-    per 32-row block, which over a view of thousands of keys is memory traffic the GEMMs do not pay (30 % less
-    time per layer at 9k keys, bench/stream.py). Many rows (a prefill), or an accelerator, use the fused SDPA,
-    which never holds the [R, S] scores."""
-    if q.device.type == "cpu" and q.shape[1] <= DIRECT_ROWS:
+    Up to DIRECT_ROWS query rows in float32 on a CPU (questions, decoded tokens, a small prefill) go as two GEMMs:
+    the fused kernel walks K and V once per 32-row block, which over a view of thousands of keys is memory
+    traffic the GEMMs do not pay (one layer at 9.4k keys not in cache: 8.2 -> 5.8 ms). More rows, another dtype
+    (bf16/fp16 scores would be rounded before the softmax, where the fused kernel keeps them in fp32) or an
+    accelerator use the fused SDPA, which never holds the [R, S] scores. A row that may see nothing gets zeros
+    either way."""
+    if q.device.type == "cpu" and q.dtype == torch.float32 and q.shape[1] <= DIRECT_ROWS:
         scores = torch.baddbmm(bias, q, k.transpose(1, 2), alpha=scale)  # [H, R, S]
-        return torch.bmm(scores.softmax(-1, dtype=torch.float32).to(v.dtype), v)
+        return torch.bmm(scores.softmax(-1).nan_to_num_(0.0), v)
     out = F.scaled_dot_product_attention(q[None], k[None], v[None], attn_mask=bias[None, None], scale=scale)
     return out[0]
 

@@ -2,7 +2,13 @@
 
 Within a lane the questions are packed exactly as `questions.yes_no` packs them (each sees the whole view and
 itself causally); lanes never see each other (engine/lanes.py), so a camera's P(yes) is what `yes_no` gives on the
-same view alone, within float rounding. Views are only read: their keys are copied into the batch's scratch.
+same view alone, within float rounding.
+
+Two ways, by device. On an accelerator the lanes run padded (engine/lanes.py): every view's keys are copied into
+one scratch so each layer's attention is one SDPA call. On a CPU that copy (a view's whole K and V, per camera,
+per batch) costs as much as the attention that reads it, and one call per camera costs nothing, so each camera's
+questions attend to its view in place (`questions.yes_no_views`); projections and MLP are batched either way.
+Views are only read, except for the spare room after them that questions always write into.
 """
 
 from __future__ import annotations
@@ -15,13 +21,19 @@ from engine.lanes import Lane, run_lanes, scratch_for_rotated
 from engine.layers import token_logits
 from engine.masks import packed_mask
 from engine.protocols import StreamModel
+from engine.questions import yes_no_views
 from engine.steps import drain
 from engine.views import QuestionView
 
 
 @torch.inference_mode()
-def yes_no_lanes(model: StreamModel, asks: Sequence[tuple[QuestionView, Sequence[str]]]) -> list[list[float]]:
-    """P(yes) per question for each (view, questions): softmax over [yes, no] at each question's last token."""
+def yes_no_lanes(
+    model: StreamModel, asks: Sequence[tuple[QuestionView, Sequence[str]]], padded: bool | None = None
+) -> list[list[float]]:
+    """P(yes) per question for each (view, questions): softmax over [yes, no] at each question's last token.
+    `padded` picks the way (default: padded off the CPU, in place on it)."""
+    if not (padded if padded is not None else asks[0][0].k.device.type != "cpu"):
+        return yes_no_views(model, asks)
     lanes, lengths = [], []
     for view, questions in asks:
         embeds = [model.embed(model.prompt.question_ids(q)) for q in questions]

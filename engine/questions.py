@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from engine.layers import logits_of, run_layers, token_logits
+from engine.layers import NewTokens, logits_of, run_layers, run_sequences, token_logits
 from engine.masks import packed_mask
 from engine.protocols import StreamModel
 from engine.views import QuestionView
@@ -15,15 +15,29 @@ from engine.views import QuestionView
 @torch.inference_mode()
 def yes_no(model: StreamModel, view: QuestionView, questions: Sequence[str]) -> list[float]:
     """P(yes) per question: softmax over the [yes, no] logits at each question's last token, all in one forward."""
-    embeds = [model.embed(model.prompt.question_ids(q)) for q in questions]
-    lengths = [e.shape[0] for e in embeds]
-    x = torch.cat(embeds)  # [T, D]
-    positions = torch.cat([torch.arange(view.length, view.length + n) for n in lengths])
-    scratch = view.scratch(model.lm, x.shape[0])
-    out = run_layers(model.lm, x, positions, scratch, packed_mask(view.length, lengths, x.device))
-    last = torch.tensor(lengths).cumsum(0) - 1
-    logits = token_logits(model.lm, out.hidden[last.to(x.device)], [model.prompt.yes_id, model.prompt.no_id])
-    return [float(p) for p in logits.float().softmax(dim=-1)[:, 0]]
+    return yes_no_views(model, [(view, questions)])[0]
+
+
+@torch.inference_mode()
+def yes_no_views(model: StreamModel, asks: Sequence[tuple[QuestionView, Sequence[str]]]) -> list[list[float]]:
+    """`yes_no` for several views (cameras) in one forward: each view's questions packed after it, attending to
+    that view in place (layers.run_sequences), projections and MLP over every question token at once."""
+    seqs, sizes = [], []
+    for view, questions in asks:
+        embeds = [model.embed(model.prompt.question_ids(q)) for q in questions]
+        lengths = [e.shape[0] for e in embeds]
+        x = torch.cat(embeds)  # [T, D]
+        positions = torch.cat([torch.arange(view.length, view.length + n) for n in lengths])
+        mask = packed_mask(view.length, lengths, x.device)
+        seqs.append(NewTokens(x, positions, view.scratch(model.lm, x.shape[0]), mask))
+        sizes.append(lengths)
+    ids = [model.prompt.yes_id, model.prompt.no_id]
+    answers = []
+    for out, lengths in zip(run_sequences(model.lm, seqs), sizes, strict=True):
+        last = torch.tensor(lengths).cumsum(0) - 1
+        logits = token_logits(model.lm, out.hidden[last.to(out.hidden.device)], ids)  # [Q, 2]
+        answers.append([float(p) for p in logits.float().softmax(dim=-1)[:, 0]])
+    return answers
 
 
 @torch.inference_mode()

@@ -46,8 +46,9 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, out: torch.Ten
 
 def rotate_into(out: torch.Tensor, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> None:
     """RoPE of x [..., S, Dh] written into `out` (same shape, not overlapping x) without temporaries: three passes
-    over the data instead of `rotate`'s six. The same products and sums per element, up to float rounding (a
-    question view uses this for every key it holds, so an extended view and a rebuilt one stay bit-identical)."""
+    over the data instead of `rotate`'s six. Equal to `rotate` up to one rounding (addcmul_ may fuse the multiply
+    and the add); a question view rotates every key it holds with this one function, so an extended view and a
+    rebuilt one stay bit-identical."""
     half = x.shape[-1] // 2
     torch.mul(x, cos, out=out)
     out[..., :half].addcmul_(x[..., half:], sin[..., :half], value=-1.0)

@@ -42,8 +42,8 @@ def _pointwise(conv: nn.Conv1d | nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
     """A kernel-1 convolution applied as the linear map it is, on channels-last x: [..., C_in] -> [..., C_out].
     Flattened to one 2-D GEMM first: F.linear on a non-contiguous 3-D x (the temporal block's transposed input)
     becomes a batched matmul with the weight repeated per batch row, ~10x the cost of the same product."""
-    flat = x.reshape(-1, x.shape[-1])
-    return F.linear(flat, conv.weight.flatten(1), conv.bias).view(*x.shape[:-1], -1)
+    flat = x.flatten(0, -2)  # [N, C_in], also for N = 0
+    return F.linear(flat, conv.weight.flatten(1), conv.bias).view(*x.shape[:-1], conv.weight.shape[0])
 
 
 class RelativePosition(nn.Module):

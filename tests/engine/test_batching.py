@@ -87,7 +87,8 @@ def test_batched_encode_equals_each_camera_alone(tiny_model: VideoXL2, groups_pe
     _assert_close(together, [tiny_model.encode_groups(p) for p in pixels], TOL)
 
 
-def test_batched_yes_no_equals_each_view_alone(tiny_model: VideoXL2) -> None:
+@pytest.mark.parametrize("padded", [True, False])
+def test_batched_yes_no_equals_each_view_alone(tiny_model: VideoXL2, padded: bool) -> None:
     planner = ViewPlanner(tiny_model, top_k=0)
     asks = []
     for cam in range(3):
@@ -95,8 +96,13 @@ def test_batched_yes_no_equals_each_view_alone(tiny_model: VideoXL2) -> None:
         session.append(new)
         asks.append((planner.view(session, QUESTIONS, None, None), QUESTIONS[: cam + 1]))
     assert len({view.length for view, _ in asks}) == 3  # different view lengths: padding is exercised
+    asks.append(asks[0])  # the same view twice in one batch (two jobs of one camera)
     alone = [yes_no(tiny_model, view, questions) for view, questions in asks]
-    together = yes_no_lanes(tiny_model, asks)
+    stored = [(view.k.clone(), view.v.clone(), view.length) for view, _ in asks]
+    together = yes_no_lanes(tiny_model, asks, padded=padded)
+    for (view, _), (k, v, length) in zip(asks, stored, strict=True):  # the views themselves are untouched
+        assert view.length == length and torch.equal(view.k[:, :, :length], k[:, :, :length])
+        assert torch.equal(view.v[:, :, :length], v[:, :, :length])
     for a, b in zip(alone, together, strict=True):
         assert len(a) == len(b) and max(abs(x - y) for x, y in zip(a, b, strict=True)) <= TOL
 
@@ -113,9 +119,11 @@ def test_batching_runs_in_bfloat16_and_matches_alone_to_its_rounding() -> None:
         _assert_close(stored_tensors(batched), stored_tensors(alone), 0.1)
     planner = ViewPlanner(model, top_k=0)
     asks = [(planner.view(batched, QUESTIONS, None, None), QUESTIONS[:2]) for _, batched, _ in pairs]
-    together = yes_no_lanes(model, asks)
     alone_p = [yes_no(model, view, questions) for view, questions in asks]
-    assert max(abs(x - y) for a, b in zip(alone_p, together, strict=True) for x, y in zip(a, b, strict=True)) < 0.05
+    for padded in (True, False):
+        together = yes_no_lanes(model, asks, padded=padded)
+        assert max(abs(x - y) for a, b in zip(alone_p, together, strict=True)
+                   for x, y in zip(a, b, strict=True)) < 0.05
 
 
 def test_batched_kv_differs_from_alone_only_by_rounding(tiny_model: VideoXL2) -> None:

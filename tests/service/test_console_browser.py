@@ -32,6 +32,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium: make system-deps")
+# Every expect() waits for its condition; Playwright's default 5 s bound was shorter than a render on a loaded CI
+# machine (a camera page's heading missed it under `make test-under-load`). The bound only ends a real hang.
+expect.set_options(timeout=60_000)
 
 
 @contextlib.asynccontextmanager
