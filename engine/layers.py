@@ -108,9 +108,12 @@ def run_layers(
 
 def run_sequences(lm: Qwen2ForCausalLM, seqs: Sequence[NewTokens], stop: int | None = None) -> list[StepOutput]:
     """`run_layers` for several sequences at once, each over its own scratch (variable length, no padding, no
-    copy of any context): projections and MLP run on all their tokens packed, attention per sequence. Sequences
-    may share one scratch buffer (two batches of questions on the same view): each writes its tokens' KV for a
-    layer and attends before the next one writes, so they never see each other's tokens."""
+    copy of any context): projections and MLP run on all their tokens packed, attention per sequence. Two
+    sequences may share one scratch *buffer* through their own ScratchKV objects of the same length (two batches
+    of questions on one view): each writes its tokens' KV for a layer at the same slots and attends before the
+    next one writes, so they never see each other's tokens; such a scratch is not for continuing (decoding) after.
+    Buffers shared at different lengths would overwrite context: refused (ValueError)."""
+    _check_shared(seqs)
     x = torch.cat([seq.x for seq in seqs])  # [N, D]
     cos, sin = rope_tables(lm, torch.cat([seq.positions for seq in seqs]), x)
     dims = lm_dims(lm)
@@ -132,6 +135,16 @@ def run_sequences(lm: Qwen2ForCausalLM, seqs: Sequence[NewTokens], stop: int | N
     k_all, v_all = torch.stack(keys), torch.stack(values)  # [L, Hkv, N, Dh]
     parts = zip(torch.split(h[0], sizes), torch.split(k_all, sizes, 2), torch.split(v_all, sizes, 2), strict=True)
     return [StepOutput(hid, k, v) for hid, k, v in parts]
+
+
+def _check_shared(seqs: Sequence[NewTokens]) -> None:
+    """Refuse sequences whose scratches share a buffer at different lengths: one's new tokens would land inside the
+    other's context (a stale question view next to the view extended from it)."""
+    lengths: dict[int, int] = {}
+    for seq in seqs:
+        if lengths.setdefault(seq.scratch.k.data_ptr(), seq.scratch.length) != seq.scratch.length:
+            raise ValueError("two sequences share a KV buffer at different lengths (a stale question view and the "
+                             "view extended from it?): build the views again and ask on the newest")
 
 
 _Span = tuple[ScratchKV, int, int, torch.Tensor]  # a sequence's scratch, its context length, its tokens, its bias

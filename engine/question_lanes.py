@@ -32,6 +32,8 @@ def yes_no_lanes(
 ) -> list[list[float]]:
     """P(yes) per question for each (view, questions): softmax over [yes, no] at each question's last token.
     `padded` picks the way (default: padded off the CPU, in place on it)."""
+    if not asks:
+        return []
     if not (padded if padded is not None else asks[0][0].k.device.type != "cpu"):
         return yes_no_views(model, asks)
     lanes, lengths = [], []

@@ -149,3 +149,19 @@ def test_batching_on_cuda_in_bfloat16_matches_alone() -> None:
         assert _layout(batched) == _layout(alone)
         assert all(t.device.type == "cuda" for t in stored_tensors(batched))
         _assert_close(stored_tensors(batched), stored_tensors(alone), 0.1)
+
+
+def test_a_stale_view_next_to_its_extension_is_refused_not_corrupted(tiny_model: VideoXL2) -> None:
+    """A view extended after an append takes over its stale predecessor's buffer; asking both in one in-place batch
+    would write the stale one's question tokens into the new view's context."""
+    planner = ViewPlanner(tiny_model, top_k=0)
+    session, _, new = _pair(tiny_model, 2)
+    stale = planner.view(session, QUESTIONS, None, None)
+    session.append(new[:1])
+    fresh = planner.view(session, QUESTIONS, None, None)
+    assert fresh.k.data_ptr() == stale.k.data_ptr() and fresh.length > stale.length  # extended in place
+    kept = fresh.k[:, :, : fresh.length].clone()
+    with pytest.raises(ValueError, match="stale question view"):
+        yes_no_lanes(tiny_model, [(stale, QUESTIONS[:2]), (fresh, QUESTIONS[:1])], padded=False)
+    assert torch.equal(fresh.k[:, :, : fresh.length], kept)
+    assert yes_no_lanes(tiny_model, []) == []
