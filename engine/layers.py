@@ -114,6 +114,7 @@ def run_sequences(lm: Qwen2ForCausalLM, seqs: Sequence[NewTokens], stop: int | N
     next one writes, so they never see each other's tokens; such a scratch is not for continuing (decoding) after.
     Buffers shared at different lengths would overwrite context: refused (ValueError)."""
     _check_shared(seqs)
+    sizes = [int(seq.x.shape[0]) for seq in seqs]
     x = torch.cat([seq.x for seq in seqs])  # [N, D]
     cos, sin = rope_tables(lm, torch.cat([seq.positions for seq in seqs]), x)
     dims = lm_dims(lm)
@@ -121,17 +122,15 @@ def run_sequences(lm: Qwen2ForCausalLM, seqs: Sequence[NewTokens], stop: int | N
     # [rep * T, length + T]: one row per (query head, token)
     biases = [torch.zeros(seq.mask.shape, dtype=x.dtype, device=x.device).masked_fill_(~seq.mask, float("-inf"))
               .repeat(dims.q_heads // dims.kv_heads, 1) for seq in seqs]
-    spans = [(seq.scratch, seq.scratch.length, int(seq.x.shape[0]), bias) for seq, bias in zip(seqs, biases,
-                                                                                              strict=True)]
+    spans = [(seq.scratch, seq.scratch.length, n, bias) for seq, n, bias in zip(seqs, sizes, biases, strict=True)]
     keys, values = [], []
     h = x[None]  # [1, N, D]
     for i, layer in enumerate(lm.model.layers[:stop]):
         h, k_pre, v = _layer(layer, h, cos, sin, i, spans)
         keys.append(k_pre)
         values.append(v)
-    for seq in seqs:
-        seq.scratch.length += int(seq.x.shape[0])
-    sizes = [int(seq.x.shape[0]) for seq in seqs]
+    for seq, n in zip(seqs, sizes, strict=True):
+        seq.scratch.length += n
     k_all, v_all = torch.stack(keys), torch.stack(values)  # [L, Hkv, N, Dh]
     parts = zip(torch.split(h[0], sizes), torch.split(k_all, sizes, 2), torch.split(v_all, sizes, 2), strict=True)
     return [StepOutput(hid, k, v) for hid, k, v in parts]

@@ -18,10 +18,9 @@ from collections.abc import Sequence
 import torch
 
 from engine.lanes import Lane, run_lanes, scratch_for_rotated
-from engine.layers import token_logits
 from engine.masks import packed_mask
 from engine.protocols import StreamModel
-from engine.questions import yes_no_views
+from engine.questions import p_yes, packed_questions, yes_no_views
 from engine.steps import drain
 from engine.views import QuestionView
 
@@ -38,22 +37,13 @@ def yes_no_lanes(
         return yes_no_views(model, asks)
     lanes, lengths = [], []
     for view, questions in asks:
-        embeds = [model.embed(model.prompt.question_ids(q)) for q in questions]
-        sizes = [int(e.shape[0]) for e in embeds]
-        positions = torch.cat([torch.arange(view.length, view.length + n) for n in sizes])
-        x = torch.cat(embeds)  # [T, D]
+        x, positions, sizes = packed_questions(model, view, questions)
         lanes.append(Lane(x, positions, packed_mask(0, sizes, x.device)))
         lengths.append(sizes)
     keys = [view.k[:, :, : view.length] for view, _ in asks]
     values = [view.v[:, :, : view.length] for view, _ in asks]
     outputs = drain(run_lanes(model.lm, lanes, scratch_for_rotated(model.lm, keys, values, lanes)))
-    ids = [model.prompt.yes_id, model.prompt.no_id]
-    answers = []
-    for out, sizes in zip(outputs, lengths, strict=True):
-        last = (torch.tensor(sizes).cumsum(0) - 1).to(out.hidden.device)
-        logits = token_logits(model.lm, out.hidden[last], ids)  # [Q, 2]
-        answers.append([float(p) for p in logits.float().softmax(dim=-1)[:, 0]])
-    return answers
+    return [p_yes(model, out.hidden, sizes) for out, sizes in zip(outputs, lengths, strict=True)]
 
 
 Selection = tuple[QuestionView, list[int]]  # a view, and the indices of the job's questions asked on it

@@ -24,20 +24,30 @@ def yes_no_views(model: StreamModel, asks: Sequence[tuple[QuestionView, Sequence
     that view in place (layers.run_sequences), projections and MLP over every question token at once."""
     seqs, sizes = [], []
     for view, questions in asks:
-        embeds = [model.embed(model.prompt.question_ids(q)) for q in questions]
-        lengths = [e.shape[0] for e in embeds]
-        x = torch.cat(embeds)  # [T, D]
-        positions = torch.cat([torch.arange(view.length, view.length + n) for n in lengths])
+        x, positions, lengths = packed_questions(model, view, questions)
         mask = packed_mask(view.length, lengths, x.device)
         seqs.append(NewTokens(x, positions, view.scratch(model.lm, x.shape[0]), mask))
         sizes.append(lengths)
-    ids = [model.prompt.yes_id, model.prompt.no_id]
-    answers = []
-    for out, lengths in zip(run_sequences(model.lm, seqs), sizes, strict=True):
-        last = torch.tensor(lengths).cumsum(0) - 1
-        logits = token_logits(model.lm, out.hidden[last.to(out.hidden.device)], ids)  # [Q, 2]
-        answers.append([float(p) for p in logits.float().softmax(dim=-1)[:, 0]])
-    return answers
+    return [p_yes(model, out.hidden, lengths) for out, lengths in zip(run_sequences(model.lm, seqs), sizes,
+                                                                       strict=True)]
+
+
+def packed_questions(
+    model: StreamModel, view: QuestionView, questions: Sequence[str]
+) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """The questions' embeddings packed one after another [T, D], their positions right after the view [T] (each
+    question starts at view.length), and their token counts."""
+    embeds = [model.embed(model.prompt.question_ids(q)) for q in questions]
+    lengths = [int(e.shape[0]) for e in embeds]
+    positions = torch.cat([torch.arange(view.length, view.length + n) for n in lengths])
+    return torch.cat(embeds), positions, lengths
+
+
+def p_yes(model: StreamModel, hidden: torch.Tensor, lengths: Sequence[int]) -> list[float]:
+    """P(yes) of each packed question from the residual states [T, D]: softmax over [yes, no] at its last token."""
+    last = (torch.tensor(lengths).cumsum(0) - 1).to(hidden.device)
+    logits = token_logits(model.lm, hidden[last], [model.prompt.yes_id, model.prompt.no_id])  # [Q, 2]
+    return [float(p) for p in logits.float().softmax(dim=-1)[:, 0]]
 
 
 @torch.inference_mode()
